@@ -1,0 +1,183 @@
+// Package report owns the result of an etcdisk run: its model and JSON
+// (schema 1), the verdict with its confidence intervals, and every renderer
+// (text, json, hgrm, hlog, Prometheus text, HTML), compare and merge.
+//
+// It is pure: it reads and writes results and never touches the disk under
+// test, and it imports no engine package.
+package report
+
+import "time"
+
+// Schema is the version of the JSON document. Bump it on incompatible changes.
+const Schema = 1
+
+// Verdict of a run.
+const (
+	VerdictPass         = "pass"
+	VerdictFail         = "fail"
+	VerdictInconclusive = "inconclusive"
+	VerdictError        = "error" // the run failed (I/O error, bad disk); partial data
+)
+
+// Metric names, as they appear as keys of Result.Metrics.
+const (
+	MetricWALFdatasync   = "wal_fdatasync"
+	MetricWALWrite       = "wal_write"
+	MetricBackendCommit  = "backend_commit"
+	MetricProposalCommit = "proposal_commit"
+	// Neighbour metrics are named "neighbor_<index>_<kind>".
+)
+
+// Result is everything a run measured and concluded. It is the document
+// written to result.json and re-rendered by every format.
+type Result struct {
+	Schema       int                `json:"schema"`
+	Verdict      string             `json:"verdict"`
+	Reason       string             `json:"reason,omitempty"`      // one line: why this verdict
+	Interrupted  bool               `json:"interrupted,omitempty"` // stopped by SIGINT/SIGTERM
+	Error        string             `json:"error,omitempty"`       // the error that ended the run
+	Workload     string             `json:"workload"`
+	Config       Config             `json:"config"`
+	Environment  Environment        `json:"environment"`
+	StartTime    time.Time          `json:"start_time"`
+	DurationNs   int64              `json:"duration_ns"` // measured phase (warm-up excluded)
+	WarmupNs     int64              `json:"warmup_ns,omitempty"`
+	Saves        int64              `json:"saves"` // WAL Saves (or fio writes) in the measured phase
+	Entries      int64              `json:"entries,omitempty"`
+	BytesWritten int64              `json:"bytes_written"`
+	Segments     int                `json:"segments,omitempty"` // WAL segments created (incl. the first)
+	Metrics      map[string]*Metric `json:"metrics"`
+	Checks       []Check            `json:"checks"`
+	Stalls       []Stall            `json:"stalls,omitempty"`
+	Neighbors    []Neighbor         `json:"neighbors,omitempty"`
+	Intervals    []Interval         `json:"intervals"`
+	Warnings     []string           `json:"warnings,omitempty"`
+	Extra        map[string]any     `json:"extra,omitempty"` // workload-specific facts (e.g. bbolt size)
+}
+
+// Config echoes the settings that shaped the run.
+type Config struct {
+	Dir                string   `json:"dir,omitempty"`
+	Device             string   `json:"device,omitempty"`
+	Workload           string   `json:"workload"`
+	DurationNs         int64    `json:"duration_ns,omitempty"`
+	Ops                int64    `json:"ops,omitempty"`
+	Rate               float64  `json:"rate,omitempty"` // proposals/s; 0 = closed loop
+	EntrySize          int      `json:"entry_size"`
+	Batch              int      `json:"batch"`
+	Backend            bool     `json:"backend"`
+	Direct             bool     `json:"direct"`
+	SegmentSize        int64    `json:"segment_size"`
+	Neighbors          []string `json:"neighbors,omitempty"`
+	Scenario           string   `json:"scenario,omitempty"`
+	P99TargetNs        int64    `json:"p99_target_ns"`
+	BackendP99TargetNs int64    `json:"backend_p99_target_ns"`
+	WarmupNs           int64    `json:"warmup_ns"`
+}
+
+// Environment describes where the run happened.
+type Environment struct {
+	Hostname      string   `json:"hostname"`
+	Kernel        string   `json:"kernel"`
+	CPUs          int      `json:"cpus"`
+	Version       string   `json:"etcdisk_version"`
+	GoVersion     string   `json:"go_version"`
+	Path          string   `json:"path"` // the directory or device measured
+	Filesystem    string   `json:"filesystem,omitempty"`
+	MountPoint    string   `json:"mount_point,omitempty"`
+	MountOptions  string   `json:"mount_options,omitempty"`
+	MountSource   string   `json:"mount_source,omitempty"`
+	Device        string   `json:"device,omitempty"` // block device name, e.g. vda
+	DeviceModel   string   `json:"device_model,omitempty"`
+	Rotational    *bool    `json:"rotational,omitempty"`
+	Scheduler     string   `json:"scheduler,omitempty"`
+	WriteCache    string   `json:"write_cache,omitempty"` // "write back" | "write through"
+	LogicalBlock  int      `json:"logical_block_size,omitempty"`
+	PhysicalBlock int      `json:"physical_block_size,omitempty"`
+	Loop          bool     `json:"loop,omitempty"`
+	Virtual       bool     `json:"virtual,omitempty"` // virtio etc.
+	FreeBytes     uint64   `json:"free_bytes,omitempty"`
+	Warnings      []string `json:"warnings,omitempty"` // things that make fsync lie or distort
+}
+
+// Metric summarises one latency distribution. All durations are integer
+// nanoseconds. Histogram is the full HDR histogram (hdrhistogram-go's
+// compressed, base64 encoding) so every export can be re-rendered later.
+type Metric struct {
+	Count    int64      `json:"count"`
+	MinNs    int64      `json:"min_ns"`
+	MeanNs   int64      `json:"mean_ns"`
+	StddevNs int64      `json:"stddev_ns"`
+	P50Ns    int64      `json:"p50_ns"`
+	P90Ns    int64      `json:"p90_ns"`
+	P99Ns    int64      `json:"p99_ns"`
+	P999Ns   int64      `json:"p999_ns"`
+	MaxNs    int64      `json:"max_ns"`
+	P99CI    Interval95 `json:"p99_ci"`
+	P999CI   Interval95 `json:"p999_ci"`
+	// PromP99Ns is the p99 etcd's dashboard would show: interpolated from
+	// etcd's 14 exponential buckets the way histogram_quantile does.
+	PromP99Ns int64  `json:"prom_p99_ns"`
+	Over100ms int64  `json:"over_100ms"` // heartbeat interval
+	Over1s    int64  `json:"over_1s"`    // etcd's "slow fdatasync" warning, election timeout
+	Histogram string `json:"histogram"`
+}
+
+// Interval95 is a 95% confidence interval of a quantile from order
+// statistics. Bounded is false when there are too few samples for the
+// upper bound to exist (then HighNs is the maximum observed).
+type Interval95 struct {
+	LowNs   int64 `json:"low_ns"`
+	HighNs  int64 `json:"high_ns"`
+	Bounded bool  `json:"bounded"`
+}
+
+// Check is one target judged.
+type Check struct {
+	Metric     string     `json:"metric"`
+	Quantile   float64    `json:"quantile"` // 99
+	TargetNs   int64      `json:"target_ns"`
+	ObservedNs int64      `json:"observed_ns"`
+	Interval   Interval95 `json:"interval"`
+	Outcome    string     `json:"outcome"` // pass | fail | inconclusive
+	Samples    int64      `json:"samples"`
+	Needed     int64      `json:"samples_needed"` // for a bounded p99 interval
+	Note       string     `json:"note,omitempty"`
+}
+
+// Stall is an operation that was in flight longer than the watchdog threshold.
+type Stall struct {
+	Metric  string `json:"metric"`
+	AtNs    int64  `json:"at_ns"`  // since the start of the run
+	AgeNs   int64  `json:"age_ns"` // how long it had been stuck when it finished (or the run ended)
+	Ongoing bool   `json:"ongoing,omitempty"`
+}
+
+// Neighbor accounts one noisy-neighbour generator.
+type Neighbor struct {
+	Name      string  `json:"name"` // metric name: neighbor_<i>_<kind>
+	Spec      string  `json:"spec"`
+	Kind      string  `json:"kind"`
+	Ops       int64   `json:"ops"`
+	Bytes     int64   `json:"bytes"`
+	MBps      float64 `json:"mb_per_s"`
+	IOPS      float64 `json:"iops"`
+	Errors    int64   `json:"errors"`
+	LastError string  `json:"last_error,omitempty"`
+}
+
+// Interval is one second of the run.
+type Interval struct {
+	StartNs int64                     `json:"start_ns"` // since the start of the measured phase
+	Metrics map[string]IntervalMetric `json:"metrics"`
+	Active  []string                  `json:"active_neighbors,omitempty"` // neighbours on during the second
+}
+
+// IntervalMetric is one metric during one second.
+type IntervalMetric struct {
+	Count     int64  `json:"count"`
+	P50Ns     int64  `json:"p50_ns"`
+	P99Ns     int64  `json:"p99_ns"`
+	MaxNs     int64  `json:"max_ns"`
+	Histogram string `json:"histogram,omitempty"`
+}

@@ -1,0 +1,42 @@
+package wal
+
+import "time"
+
+// Op names a system call the WAL issues.
+type Op uint8
+
+const (
+	OpWrite     Op = iota // write(2) of buffered frames (a page-writer flush)
+	OpFdatasync           // fdatasync(2) of a segment
+	OpDirFsync            // fsync(2) of the WAL directory after a rename
+	OpFallocate           // preallocation of a segment
+	OpTruncate            // ftruncate(2) of a segment (cut, or the fallocate fallback)
+	OpRename              // rename of a pre-made segment into place
+	OpOpen                // open of a segment
+	numOps
+)
+
+var opNames = [...]string{"write", "fdatasync", "dirfsync", "fallocate", "ftruncate", "rename", "open"}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) {
+		return opNames[o]
+	}
+	return "unknown"
+}
+
+// Observer receives the duration of every system call the WAL issues on its
+// critical path, taken with the monotonic clock right around the call.
+// Begin is called just before the call (so a watchdog can see it in flight),
+// Done just after. Implementations must not allocate and must be safe for
+// use by the WAL's goroutine (Save) and its segment pipeline goroutine.
+type Observer interface {
+	Begin(op Op, start time.Time)
+	Done(op Op, d time.Duration, err error)
+}
+
+// NopObserver discards everything.
+type NopObserver struct{}
+
+func (NopObserver) Begin(Op, time.Time)           {}
+func (NopObserver) Done(Op, time.Duration, error) {}
