@@ -1,0 +1,61 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+)
+
+// ParseSize parses a byte size: "2300", "4KiB", "64MB", "1.5GiB". Units are
+// humanize's: KB = 1000, KiB = 1024. Negative or fractional byte counts are
+// errors.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, fmt.Errorf("empty size")
+	}
+	if strings.HasPrefix(t, "-") {
+		return 0, fmt.Errorf("size %q is negative", s)
+	}
+	n, err := humanize.ParseBytes(t)
+	if err != nil {
+		return 0, fmt.Errorf("bad size %q (want e.g. 2300, 4KiB, 64MB)", s)
+	}
+	if n > math.MaxInt64/2 {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	return int64(n), nil
+}
+
+// ParseRate parses a rate per second: "500", "500/s", "1.5k/s" is not
+// accepted (keep it plain), "30/m" and "2/ms" are.
+func ParseRate(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	num, unit, found := strings.Cut(t, "/")
+	per := 1.0
+	if found {
+		switch strings.TrimSpace(unit) {
+		case "s", "1s", "sec":
+			per = 1
+		case "ms":
+			per = 1e-3
+		case "m", "min":
+			per = 60
+		case "h":
+			per = 3600
+		default:
+			return 0, fmt.Errorf("bad rate %q: unknown unit %q (want /s, /ms, /m or /h)", s, unit)
+		}
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("bad rate %q (want e.g. 500 or 500/s)", s)
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("rate %q is negative", s)
+	}
+	return v / per, nil
+}
