@@ -1,0 +1,59 @@
+package vfs
+
+import "errors"
+
+// ErrNotSupported is wrapped by errors of operations the file system cannot
+// perform (fallocate on a file system without preallocation). Callers test it
+// with errors.Is and fall back, as etcd does.
+var ErrNotSupported = errors.New("vfs: operation not supported")
+
+// OpKind names an FS or File operation. Wrappers (fault injection,
+// recording) use it to select and report operations.
+type OpKind uint8
+
+const (
+	OpOpen      OpKind = iota // FS.OpenFile
+	OpOpenDir                 // FS.OpenDir
+	OpMkdir                   // FS.Mkdir
+	OpRename                  // FS.Rename
+	OpRemove                  // FS.Remove
+	OpRemoveAll               // FS.RemoveAll
+	OpStat                    // FS.Stat
+	OpWrite                   // File.Write
+	OpWriteAt                 // File.WriteAt
+	OpReadAt                  // File.ReadAt
+	OpSeek                    // File.Seek
+	OpFdatasync               // File.Fdatasync
+	OpFsync                   // File.Fsync
+	OpFallocate               // File.Fallocate
+	OpTruncate                // File.Truncate
+	OpLock                    // File.Lock
+	OpClose                   // File.Close
+	NumOpKinds                // number of kinds; not a kind
+)
+
+var opKindNames = [...]string{
+	"open", "opendir", "mkdir", "rename", "remove", "removeall", "stat",
+	"write", "pwrite", "pread", "lseek", "fdatasync", "fsync", "fallocate",
+	"ftruncate", "lock", "close",
+}
+
+// String returns the system call's name ("write", "fdatasync", ...).
+func (k OpKind) String() string {
+	if int(k) < len(opKindNames) {
+		return opKindNames[k]
+	}
+	return "unknown"
+}
+
+// IsWrite reports whether the kind modifies file data or the namespace.
+func (k OpKind) IsWrite() bool {
+	switch k {
+	case OpWrite, OpWriteAt, OpFallocate, OpTruncate, OpMkdir, OpRename, OpRemove, OpRemoveAll:
+		return true
+	}
+	return false
+}
+
+// IsSync reports whether the kind is fdatasync or fsync.
+func (k OpKind) IsSync() bool { return k == OpFdatasync || k == OpFsync }
