@@ -1,0 +1,161 @@
+package backend
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const straceHelperEnv = "ETCDISK_BACKEND_STRACE_HELPER"
+
+// Markers the helper writes to /dev/null around the traced commit.
+const (
+	markBegin = "etcdisk-commit-begin"
+	markEnd   = "etcdisk-commit-end"
+)
+
+// TestStraceHelper is not a test: TestCommitSyscalls runs the test binary
+// under strace with this test selected.
+func TestStraceHelper(t *testing.T) {
+	dir := os.Getenv(straceHelperEnv)
+	if dir == "" {
+		t.Skip("helper process for TestCommitSyscalls")
+	}
+	b, err := Open(Config{Path: filepath.Join(dir, "db"), BatchInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	// A first commit grows the file (ftruncate + fsync), so the traced one
+	// below has room.
+	for i := 0; i < 200; i++ {
+		b.Put([]byte(fmt.Sprintf("/registry/pods/default/pod-%05d", i)), value(2048))
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		b.Put([]byte(fmt.Sprintf("/registry/pods/default/pod-%05d", i)), value(2048))
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	null.WriteString(markBegin)
+	err = b.Commit()
+	null.WriteString(markEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+type syscallRec struct {
+	name      string
+	size, off int64 // pwrite64 only
+}
+
+var (
+	straceLine = regexp.MustCompile(`^(?:\[pid\s+\d+\]\s+|\d+\s+)?(\w+)\((.*)\)\s+=\s+(-?\d+)`)
+	pwriteArgs = regexp.MustCompile(`, (\d+), (\d+)$`)
+)
+
+// TestCommitSyscalls checks one commit's system calls under strace: the
+// dirty pages as pwrite runs in ascending order, fdatasync, the 4096-byte
+// meta page at (txid%2)*4096, fdatasync; nothing else.
+func TestCommitSyscalls(t *testing.T) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace not installed")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "trace")
+	cmd := exec.Command(strace, "-f", "-qq", "-s", "32", "-e", "signal=none", "-o", out,
+		"-e", "trace=write,pwrite64,fdatasync,fsync,ftruncate,msync,sync_file_range",
+		os.Args[0], "-test.run=^TestStraceHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), straceHelperEnv+"="+dir)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		if strings.Contains(string(b), "PTRACE") || strings.Contains(string(b), "ptrace") {
+			t.Skipf("strace cannot trace here: %s", b)
+		}
+		t.Fatalf("strace helper: %v\n%s", err, b)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	var recs []syscallRec
+	inside, sawEnd := false, false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.Contains(line, markBegin):
+			inside = true
+			continue
+		case strings.Contains(line, markEnd):
+			inside, sawEnd = false, true
+			continue
+		case !inside:
+			continue
+		}
+		if strings.Contains(line, "unfinished") || strings.Contains(line, "resumed") {
+			t.Fatalf("interleaved trace line, cannot judge: %q", line)
+		}
+		m := straceLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("unparsed trace line %q", line)
+		}
+		r := syscallRec{name: m[1]}
+		if r.name == "pwrite64" {
+			a := pwriteArgs.FindStringSubmatch(m[2])
+			if a == nil {
+				t.Fatalf("unparsed pwrite64 arguments in %q", line)
+			}
+			r.size, _ = strconv.ParseInt(a[1], 10, 64)
+			r.off, _ = strconv.ParseInt(a[2], 10, 64)
+		}
+		recs = append(recs, r)
+	}
+	if !sawEnd {
+		t.Fatal("markers not found in the trace")
+	}
+
+	// Shape: pwrite+ fdatasync pwrite(meta) fdatasync.
+	n := len(recs)
+	if n < 4 {
+		t.Fatalf("commit made %d traced calls: %+v", n, recs)
+	}
+	data, sync1, meta, sync2 := recs[:n-3], recs[n-3], recs[n-2], recs[n-1]
+	if sync1.name != "fdatasync" || sync2.name != "fdatasync" {
+		t.Errorf("want fdatasync after the data pages and after the meta page, got %+v", recs)
+	}
+	if meta.name != "pwrite64" || meta.size != 4096 || (meta.off != 0 && meta.off != 4096) {
+		t.Errorf("meta write %+v, want 4096 bytes at offset 0 or 4096", meta)
+	}
+	prev := int64(-1)
+	for i, r := range data {
+		if r.name != "pwrite64" || r.size%4096 != 0 || r.off%4096 != 0 || r.off < 2*4096 {
+			t.Errorf("data call %d: %+v, want a page-aligned pwrite64 past the meta pages", i, r)
+		}
+		if r.off <= prev {
+			t.Errorf("data pwrites not in ascending order at %d: %+v", i, data)
+		}
+		prev = r.off
+	}
+	// 50 puts of ~2.1 KiB records: tens of pages, written page run by page
+	// run, not coalesced into one write.
+	if len(data) < 2 {
+		t.Errorf("only %d data pwrites for 50 puts", len(data))
+	}
+	t.Logf("commit: %d data pwrites, meta at %d", len(data), meta.off)
+}
