@@ -1,0 +1,136 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// exportTestResult builds a deterministic 30-second Result: a healthy disk
+// (WAL fdatasync ~2 ms) disturbed by one write neighbour switched on for
+// seconds 10-19 (fdatasync ~9 ms with a tail), every interval with its
+// histogram, plus checks, stalls and warnings. It depends only on the
+// model, NewHistogram and NewMetric, so its renderings are stable goldens.
+func exportTestResult(t testing.TB) *Result {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	const seconds = 30
+	start := time.Date(2026, 3, 14, 9, 26, 53, 589_000_000, time.UTC)
+	names := []string{MetricWALFdatasync, MetricWALWrite, MetricBackendCommit, MetricProposalCommit, "neighbor_0_write"}
+	// median latency (ns) per metric, quiet and with the neighbour on
+	quiet := map[string]float64{MetricWALFdatasync: 2e6, MetricWALWrite: 30e3, MetricBackendCommit: 5e6, MetricProposalCommit: 2.4e6, "neighbor_0_write": 0}
+	noisy := map[string]float64{MetricWALFdatasync: 8e6, MetricWALWrite: 45e3, MetricBackendCommit: 14e6, MetricProposalCommit: 9e6, "neighbor_0_write": 1.2e6}
+	perSec := map[string]int{MetricWALFdatasync: 200, MetricWALWrite: 200, MetricBackendCommit: 10, MetricProposalCommit: 400, "neighbor_0_write": 300}
+
+	total := map[string]*hdrhistogram.Histogram{}
+	for _, n := range names {
+		total[n] = NewHistogram()
+	}
+	r := &Result{
+		Schema:   Schema,
+		Workload: "wal",
+		Config: Config{
+			Dir: "/var/lib/etcd-test", Workload: "wal", DurationNs: seconds * 1e9, Rate: 200,
+			EntrySize: 2300, Batch: 1, Backend: true, SegmentSize: 64 << 20,
+			Neighbors: []string{"write:bs=1MiB,rate=200MiB/s,on=10s,off=10s"}, P99TargetNs: 10e6,
+			BackendP99TargetNs: 25e6, WarmupNs: 2e9,
+		},
+		Environment: Environment{
+			Hostname: "etcd-node-3", Kernel: "6.18.0-amd64", CPUs: 8, Version: "v0.1.0", GoVersion: "go1.26.8",
+			Path: "/var/lib/etcd-test", Filesystem: "ext4", MountPoint: "/var/lib", MountOptions: "rw,relatime",
+			MountSource: "/dev/nvme0n1p3", Device: "nvme0n1", DeviceModel: "Samsung SSD 980 PRO 1TB",
+			Rotational: new(bool), Scheduler: "none", WriteCache: "write back", LogicalBlock: 512, PhysicalBlock: 512,
+			FreeBytes: 412 << 30,
+		},
+		StartTime: start, DurationNs: seconds * 1e9, WarmupNs: 2e9,
+		Saves: 6000, Entries: 6000, BytesWritten: 6000 * 2400, Segments: 1,
+		Metrics: map[string]*Metric{},
+		Neighbors: []Neighbor{{Name: "neighbor_0_write", Spec: "write:bs=1MiB,rate=200MiB/s,on=10s,off=10s", Kind: "write",
+			Ops: 3000, Bytes: 3000 << 20, MBps: 104.9, IOPS: 100}},
+		Stalls:   []Stall{{Metric: MetricWALFdatasync, AtNs: 14_250_000_000, AgeNs: 1_310_000_000}},
+		Warnings: []string{"the p99.9 of backend_commit rests on 300 samples; 4600 are needed for a bounded 95% interval"},
+	}
+	for s := range seconds {
+		on := s >= 10 && s < 20
+		iv := Interval{StartNs: int64(s) * 1e9, Metrics: map[string]IntervalMetric{}}
+		if on {
+			iv.Active = []string{"neighbor_0_write"}
+		}
+		for _, n := range names {
+			med := quiet[n]
+			if on {
+				med = noisy[n]
+			}
+			if med == 0 {
+				continue // the neighbour is off: no samples
+			}
+			h := NewHistogram()
+			for range perSec[n] {
+				v := med * math.Exp(0.45*rng.NormFloat64())
+				if on && n == MetricWALFdatasync && rng.IntN(100) == 0 {
+					v *= 6 // the tail a busy disk adds
+				}
+				if err := h.RecordValue(int64(v)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if on && s == 14 && n == MetricWALFdatasync {
+				_ = h.RecordValue(1_310_000_000) // the stall
+			}
+			total[n].Merge(h)
+			iv.Metrics[n] = NewIntervalMetric(h)
+		}
+		r.Intervals = append(r.Intervals, iv)
+	}
+	for _, n := range names {
+		r.Metrics[n] = NewMetric(total[n])
+	}
+	for _, c := range []struct {
+		metric string
+		target int64
+	}{{MetricWALFdatasync, 10e6}, {MetricBackendCommit, 25e6}} {
+		m := r.Metrics[c.metric]
+		out := VerdictInconclusive
+		switch {
+		case m.P99CI.Bounded && m.P99CI.HighNs < c.target:
+			out = VerdictPass
+		case m.P99CI.LowNs > c.target:
+			out = VerdictFail
+		}
+		r.Checks = append(r.Checks, Check{Metric: c.metric, Quantile: 99, TargetNs: c.target, ObservedNs: m.P99Ns,
+			Interval: m.P99CI, Outcome: out, Samples: m.Count, Needed: 473})
+	}
+	r.Verdict = VerdictPass
+	for _, c := range r.Checks {
+		if c.Outcome == VerdictFail {
+			r.Verdict = VerdictFail
+		} else if c.Outcome == VerdictInconclusive && r.Verdict == VerdictPass {
+			r.Verdict = VerdictInconclusive
+		}
+	}
+	r.Reason = fmt.Sprintf("WAL fdatasync p99 %s vs target 10ms", FormatDuration(time.Duration(r.Metrics[MetricWALFdatasync].P99Ns)))
+	return r
+}
+
+// exportKnownResult is a tiny Result with one metric whose every value is
+// known, for exact assertions.
+func exportKnownResult(t testing.TB, values map[int64]int64) *Result {
+	t.Helper()
+	h := NewHistogram()
+	for v, n := range values {
+		if err := h.RecordValues(v, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &Result{
+		Schema: Schema, Verdict: VerdictFail, Workload: "wal",
+		Environment: Environment{Hostname: "h1", Path: "/data", Device: "vdb"},
+		StartTime:   time.Unix(1_700_000_000, 0).UTC(), DurationNs: 1e9,
+		Metrics:     map[string]*Metric{MetricWALFdatasync: NewMetric(h)},
+		Intervals:   []Interval{{StartNs: 0, Metrics: map[string]IntervalMetric{MetricWALFdatasync: NewIntervalMetric(h)}}},
+	}
+}
