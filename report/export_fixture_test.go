@@ -130,7 +130,7 @@ func exportKnownResult(t testing.TB, values map[int64]int64) *Result {
 		Schema: Schema, Verdict: VerdictFail, Workload: "wal",
 		Environment: Environment{Hostname: "h1", Path: "/data", Device: "vdb"},
 		StartTime:   time.Unix(1_700_000_000, 0).UTC(), DurationNs: 1e9,
-		Metrics:     map[string]*Metric{MetricWALFdatasync: NewMetric(h)},
-		Intervals:   []Interval{{StartNs: 0, Metrics: map[string]IntervalMetric{MetricWALFdatasync: NewIntervalMetric(h)}}},
+		Metrics:   map[string]*Metric{MetricWALFdatasync: NewMetric(h)},
+		Intervals: []Interval{{StartNs: 0, Metrics: map[string]IntervalMetric{MetricWALFdatasync: NewIntervalMetric(h)}}},
 	}
 }
