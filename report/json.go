@@ -14,18 +14,20 @@ import (
 // histogram per metric and per second, a few MB for a day-long run.
 const maxResultBytes = 1 << 30
 
-// Write writes r as indented JSON (two spaces, keys of maps sorted, a final
-// newline). The same result always gives the same bytes.
+// Write writes r as indented JSON (two spaces, keys of maps sorted, HTML
+// characters not escaped, a final newline). The same result always gives the same bytes.
 func Write(w io.Writer, r *Result) error {
 	if r == nil {
 		return errors.New("report: nil result")
 	}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "<" and ">" stay readable in reasons
+	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("report: encode result: %w", err)
 	}
-	b = append(b, '\n')
-	_, err = w.Write(b)
+	_, err := w.Write(b.Bytes())
 	return err
 }
 

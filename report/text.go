@@ -1,9 +1,17 @@
 package report
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
+
+	"github.com/dustin/go-humanize"
 )
 
 // FormatDuration renders d for people with 3 significant digits and the
@@ -53,4 +61,377 @@ func sig3(v float64) string {
 		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
 	return s
+}
+
+// WriteText writes the report a person reads in five seconds: the verdict
+// first, with the decisive check, then a banner when the run was
+// interrupted or failed, the run and disk, a latency table per metric, what
+// the latencies mean for etcd, the samples a bound needs, stalls,
+// neighbours and warnings.
+func WriteText(w io.Writer, r *Result) error {
+	if r == nil {
+		return errors.New("report: nil result")
+	}
+	var b bytes.Buffer
+	writeVerdictLines(&b, r)
+	writeBanner(&b, r)
+	writeRunSummary(&b, r)
+	names := metricNames(r)
+	if len(names) > 0 {
+		b.WriteString("\n")
+		writeLatencyTable(&b, r, names)
+		b.WriteString("\n")
+		writeConsequences(&b, r, names)
+		b.WriteString("\n")
+		writeSamples(&b, r, names)
+	}
+	writeStalls(&b, r)
+	writeNeighbors(&b, r)
+	writeWarnings(&b, r)
+	_, err := w.Write(trimLines(b.Bytes()))
+	return err
+}
+
+// verdictWord is the verdict as the first word of the report.
+func verdictWord(v string) string {
+	if v == "" {
+		return "UNKNOWN"
+	}
+	return strings.ToUpper(v)
+}
+
+// writeVerdictLines writes the verdict with the decisive check (the first
+// failing one, else the first inconclusive, else the first), then the other
+// checks under it.
+func writeVerdictLines(b *bytes.Buffer, r *Result) {
+	word := verdictWord(r.Verdict)
+	pad := strings.Repeat(" ", len(word)+2)
+	checks := slices.Clone(r.Checks)
+	rank := func(c Check) int {
+		switch c.Outcome {
+		case VerdictFail:
+			return 0
+		case VerdictInconclusive:
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(checks, func(x, y Check) int { return rank(x) - rank(y) })
+
+	var lines []string
+	if r.Verdict == VerdictError {
+		msg := "the run failed"
+		if r.Error != "" {
+			msg += ": " + r.Error
+		}
+		lines = append(lines, msg)
+	}
+	for _, c := range checks {
+		s := checkPhrase(c)
+		if c.Outcome == VerdictInconclusive && c.Note != "" && c.Samples > 0 {
+			s += ": " + c.Note
+		}
+		if c.Outcome != r.Verdict || len(lines) > 0 {
+			s += " [" + c.Outcome + "]"
+		}
+		lines = append(lines, s)
+	}
+	if len(lines) == 0 {
+		reason := r.Reason
+		if reason == "" {
+			reason = "no target judged"
+		}
+		lines = append(lines, reason)
+	}
+	for i, l := range lines {
+		if i == 0 {
+			fmt.Fprintf(b, "%s  %s\n", word, l)
+		} else {
+			fmt.Fprintf(b, "%s%s\n", pad, l)
+		}
+	}
+}
+
+func writeBanner(b *bytes.Buffer, r *Result) {
+	if r.Interrupted {
+		fmt.Fprintf(b, "\n!! INTERRUPTED after %s: the numbers cover only the part that ran.\n",
+			FormatDuration(time.Duration(r.DurationNs)))
+	}
+	if r.Verdict == VerdictError {
+		fmt.Fprintf(b, "\n!! ERROR: the run did not complete; the numbers cover only the part before the failure.\n")
+	}
+}
+
+func writeRunSummary(b *bytes.Buffer, r *Result) {
+	c := r.Config
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	var run []string
+	wl := r.Workload
+	if wl == "" {
+		wl = c.Workload
+	}
+	run = append(run, fmt.Sprintf("%s workload, %s measured", orDash(wl), FormatDuration(time.Duration(r.DurationNs))))
+	if r.WarmupNs > 0 {
+		run[0] += fmt.Sprintf(" (+%s warm-up)", FormatDuration(time.Duration(r.WarmupNs)))
+	}
+	if c.Rate > 0 {
+		run = append(run, fmt.Sprintf("rate %s/s", strconv.FormatFloat(c.Rate, 'f', -1, 64)))
+	} else {
+		run = append(run, "closed loop")
+	}
+	if c.EntrySize > 0 {
+		run = append(run, fmt.Sprintf("entry %d B", c.EntrySize))
+	}
+	if c.Batch > 1 {
+		run = append(run, fmt.Sprintf("batch %d", c.Batch))
+	}
+	run = append(run, "backend "+onOff(c.Backend))
+	if c.Direct {
+		run = append(run, "O_DIRECT")
+	}
+	if c.Scenario != "" {
+		run = append(run, "scenario "+c.Scenario)
+	}
+	fmt.Fprintf(tw, "Run\t%s\n", strings.Join(run, ", "))
+	counts := []string{fmt.Sprintf("%s saves", humanize.Comma(r.Saves))}
+	if r.Entries > 0 {
+		counts = append(counts, fmt.Sprintf("%s entries", humanize.Comma(r.Entries)))
+	}
+	counts = append(counts, humanize.Bytes(uint64(max(r.BytesWritten, 0)))+" written")
+	if r.Segments > 0 {
+		counts = append(counts, fmt.Sprintf("%d segment%s", r.Segments, plural(r.Segments)))
+	}
+	fmt.Fprintf(tw, "\t%s\n", strings.Join(counts, ", "))
+
+	e := r.Environment
+	disk := orDash(e.Path)
+	if e.Filesystem != "" {
+		disk += ": " + e.Filesystem
+		if e.MountOptions != "" {
+			disk += " (" + e.MountOptions + ")"
+		}
+	}
+	if e.MountSource != "" {
+		disk += " on " + e.MountSource
+	}
+	fmt.Fprintf(tw, "Disk\t%s\n", disk)
+	var dev []string
+	if e.Device != "" || e.DeviceModel != "" {
+		d := "device " + orDash(e.Device)
+		if e.DeviceModel != "" {
+			d += " " + strconv.Quote(e.DeviceModel)
+		}
+		dev = append(dev, d)
+	}
+	dev = append(dev, "write cache "+orDash(e.WriteCache))
+	if e.Rotational != nil {
+		if *e.Rotational {
+			dev = append(dev, "rotational")
+		} else {
+			dev = append(dev, "non-rotational")
+		}
+	}
+	if e.Scheduler != "" {
+		dev = append(dev, "scheduler "+e.Scheduler)
+	}
+	if e.LogicalBlock > 0 {
+		dev = append(dev, fmt.Sprintf("%d/%d-byte sectors", e.LogicalBlock, e.PhysicalBlock))
+	}
+	if e.Loop {
+		dev = append(dev, "loop device")
+	}
+	if e.Virtual {
+		dev = append(dev, "virtual disk")
+	}
+	fmt.Fprintf(tw, "\t%s\n", strings.Join(dev, ", "))
+	host := fmt.Sprintf("%s, kernel %s, %d CPUs, etcdisk %s", orDash(e.Hostname), orDash(e.Kernel), e.CPUs, orDash(e.Version))
+	if e.GoVersion != "" {
+		host += " (" + e.GoVersion + ")"
+	}
+	if !r.StartTime.IsZero() {
+		host += ", started " + r.StartTime.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(tw, "Host\t%s\n", host)
+	tw.Flush()
+}
+
+func writeLatencyTable(b *bytes.Buffer, r *Result, names []string) {
+	targets := map[string]Check{}
+	for _, c := range r.Checks {
+		if _, ok := targets[c.Metric]; !ok {
+			targets[c.Metric] = c
+		}
+	}
+	pad := padNames(append([]string{"Latency"}, names...))
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%s\tcount\tp50\tp90\tp99\t[95%% CI]\tp99.9\tmax\ttarget\t\n", pad("Latency"))
+	for _, n := range names {
+		m := r.Metrics[n]
+		target := "-"
+		if c, ok := targets[n]; ok {
+			target = fmt.Sprintf("%s < %s %s", quantileName(c.Quantile), FormatDuration(time.Duration(c.TargetNs)), strings.ToUpper(c.Outcome))
+		}
+		if m.Count == 0 {
+			fmt.Fprintf(tw, "%s\t0\t-\t-\t-\t\t-\t-\t%s\t\n", pad(n), target)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t[%s]\t%s\t%s\t%s\t\n", pad(n), humanize.Comma(m.Count),
+			fd(m.P50Ns), fd(m.P90Ns), fd(m.P99Ns), FormatInterval(m.P99CI), fd(m.P999Ns), fd(m.MaxNs), target)
+	}
+	tw.Flush()
+}
+
+func writeConsequences(b *bytes.Buffer, r *Result, names []string) {
+	b.WriteString("What etcd would see (heartbeat 100ms; over 1s etcd logs \"slow fdatasync\" and an election may start):\n")
+	pad := padNames(names)
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%s\tover 100ms\tover 1s\tdashboard p99\texact p99\t\n", pad(""))
+	for _, n := range names {
+		m := r.Metrics[n]
+		if m.Count == 0 || !isEtcdMetric(n) {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", pad(n), humanize.Comma(m.Over100ms), humanize.Comma(m.Over1s), fd(m.PromP99Ns), fd(m.P99Ns))
+	}
+	tw.Flush()
+	b.WriteString("(dashboard p99: histogram_quantile over etcd's 1ms..8192ms buckets)\n")
+}
+
+func writeSamples(b *bytes.Buffer, r *Result, names []string) {
+	p99, p999 := SamplesNeeded(0.99), SamplesNeeded(0.999)
+	fmt.Fprintf(b, "Samples (a bounded 95%% CI needs %s for p99, %s for p99.9):\n", humanize.Comma(p99), humanize.Comma(p999))
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	for _, n := range names {
+		m := r.Metrics[n]
+		var verdict string
+		switch {
+		case m.Count >= p999:
+			verdict = "enough for p99 and p99.9"
+		case m.Count >= p99:
+			verdict = fmt.Sprintf("enough for p99; p99.9 needs %s more", humanize.Comma(p999-m.Count))
+		default:
+			verdict = fmt.Sprintf("too few: p99 needs %s more", humanize.Comma(p99-m.Count))
+		}
+		if m.Count < p999 && m.Count > 0 && r.DurationNs > 0 {
+			// At the rate this run recorded samples, how much longer to run.
+			need := p99
+			if m.Count >= p99 {
+				need = p999
+			}
+			more := time.Duration(float64(need-m.Count) / float64(m.Count) * float64(r.DurationNs))
+			verdict += fmt.Sprintf(" (about %s more at this rate)", FormatDuration(more.Round(time.Second)+time.Second))
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", n, humanize.Comma(m.Count), verdict)
+	}
+	tw.Flush()
+}
+
+func writeStalls(b *bytes.Buffer, r *Result) {
+	if len(r.Stalls) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nStalls (%d operation%s stuck past the watchdog threshold):\n", len(r.Stalls), plural(len(r.Stalls)))
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  at\tmetric\tstuck for\t\n")
+	for _, s := range r.Stalls {
+		state := ""
+		if s.Ongoing {
+			state = "still stuck at the end"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", fd(s.AtNs), s.Metric, fd(s.AgeNs), state)
+	}
+	tw.Flush()
+}
+
+func writeNeighbors(b *bytes.Buffer, r *Result) {
+	if len(r.Neighbors) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nNeighbours:\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  name\tspec\tops\tMB/s\tIOPS\terrors\t\n")
+	for _, n := range r.Neighbors {
+		errs := humanize.Comma(n.Errors)
+		if n.LastError != "" {
+			errs += " (last: " + n.LastError + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%.1f\t%.0f\t%s\t\n", n.Name, n.Spec, humanize.Comma(n.Ops), n.MBps, n.IOPS, errs)
+	}
+	tw.Flush()
+}
+
+func writeWarnings(b *bytes.Buffer, r *Result) {
+	ws := append(slices.Clone(r.Warnings), r.Environment.Warnings...)
+	if len(ws) == 0 {
+		return
+	}
+	b.WriteString("\nWarnings:\n")
+	for _, w := range ws {
+		fmt.Fprintf(b, "  - %s\n", w)
+	}
+}
+
+// metricNames lists r's metrics: etcd's own in a fixed order, then the
+// others (neighbours) by name.
+func metricNames(r *Result) []string {
+	var names, rest []string
+	for _, n := range etcdMetrics {
+		if m := r.Metrics[n]; m != nil {
+			names = append(names, n)
+		}
+	}
+	for n, m := range r.Metrics {
+		if m != nil && !isEtcdMetric(n) {
+			rest = append(rest, n)
+		}
+	}
+	slices.Sort(rest)
+	return append(names, rest...)
+}
+
+var etcdMetrics = []string{MetricWALFdatasync, MetricWALWrite, MetricBackendCommit, MetricProposalCommit}
+
+func isEtcdMetric(n string) bool { return slices.Contains(etcdMetrics, n) }
+
+func fd(ns int64) string { return FormatDuration(time.Duration(ns)) }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// padNames returns a function padding a name to the longest of names, so a
+// right-aligned table keeps its first column left-aligned.
+func padNames(names []string) func(string) string {
+	w := 0
+	for _, n := range names {
+		w = max(w, len(n))
+	}
+	return func(n string) string { return n + strings.Repeat(" ", w-len(n)) }
+}
+
+// trimLines removes trailing blanks that tabwriter leaves on table lines.
+func trimLines(b []byte) []byte {
+	lines := bytes.Split(b, []byte("\n"))
+	for i, l := range lines {
+		lines[i] = bytes.TrimRight(l, " \t")
+	}
+	return bytes.Join(lines, []byte("\n"))
 }

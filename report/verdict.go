@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/dustin/go-humanize"
 	"slices"
 	"strings"
 	"time"
@@ -233,12 +234,14 @@ func sampleWarnings(name string, m *Metric) []string {
 		return []string{fmt.Sprintf("%s: no samples recorded", name)}
 	}
 	var w []string
-	for _, q := range []float64{99, 99.9} {
-		need := SamplesNeeded(q / 100)
-		if m.Count < need {
-			w = append(w, fmt.Sprintf("%s: %d samples, a bounded %s needs at least %d: run longer",
-				name, m.Count, quantileName(q), need))
-		}
+	p99, p999 := SamplesNeeded(0.99), SamplesNeeded(0.999)
+	switch {
+	case m.Count < p99:
+		w = append(w, fmt.Sprintf("%s: %s samples; a bounded p99 needs %s (p99.9: %s): run longer",
+			name, humanize.Comma(m.Count), humanize.Comma(p99), humanize.Comma(p999)))
+	case m.Count < p999:
+		w = append(w, fmt.Sprintf("%s: %s samples; a bounded p99.9 needs %s: its p99.9 is only indicative",
+			name, humanize.Comma(m.Count), humanize.Comma(p999)))
 	}
 	return w
 }
