@@ -1,0 +1,193 @@
+// Package bench runs etcdisk's workloads against a disk and measures them:
+// the etcd-faithful WAL workload (through package wal), fio's classic recipe
+// for side-by-side comparison, pacing and raft-like batching, histograms,
+// the per-second interval series and the stall watchdog.
+//
+// bench owns no mutable globals: everything a run needs is in Config, and
+// Run returns a *report.Result that package report renders.
+package bench
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/etcdisk/etcdisk/wal/vfs"
+)
+
+// Workload names.
+const (
+	WorkloadWAL = "wal" // etcd's WAL write path (default)
+	WorkloadFio = "fio" // fio --rw=write --ioengine=sync --fdatasync=1 --size=22m --bs=2300
+)
+
+// Arrival processes for open-loop runs.
+const (
+	ArrivalsConstant = "constant"
+	ArrivalsPoisson  = "poisson"
+)
+
+// Defaults that come from etcd (see etcd-io-pattern.md).
+const (
+	// DefaultP99Target is etcd's WAL fsync p99 target.
+	DefaultP99Target = 10 * time.Millisecond
+	// DefaultBackendP99Target is etcd's backend commit p99 target.
+	DefaultBackendP99Target = 25 * time.Millisecond
+	// DefaultStallThreshold is etcd's heartbeat interval: an fdatasync in
+	// flight longer than this already delays a heartbeat.
+	DefaultStallThreshold = 100 * time.Millisecond
+	// DefaultSaveBytes is what one default Save writes: one entry frame plus
+	// one HardState frame, the ~2,300 bytes etcd users quote (fio's --bs=2300).
+	DefaultSaveBytes = 2300
+	// fio recipe parameters.
+	FioBlockSize = 2300
+	FioFileSize  = 22 << 20
+)
+
+// Config is everything that shapes a run. Start from DefaultConfig.
+type Config struct {
+	// Dir is the directory whose file system is measured. Run creates one
+	// folder of its own inside it and removes it afterwards unless Keep.
+	Dir string
+	// Device is a raw block device to measure instead of Dir (not yet supported).
+	Device string
+	// Workload is WorkloadWAL or WorkloadFio.
+	Workload string
+	// Duration of the measured phase (after Warmup). 0 with Ops > 0 means
+	// run until Ops are done; 0 with Ops == 0 is allowed for the fio
+	// workload only: one pass over its file, as fio's recipe.
+	Duration time.Duration
+	// Ops stops the measured phase after this many Saves (closed loop) or
+	// proposals (open loop, Rate > 0). 0 means no limit.
+	Ops int64
+	// Rate is the proposal arrival rate per second; 0 is a closed loop (the
+	// next Save starts when the previous one finished).
+	Rate float64
+	// Arrivals is the arrival process for Rate > 0: constant or poisson.
+	Arrivals string
+	// Seed seeds the Poisson arrival process (0 = fixed default seed).
+	Seed int64
+	// EntrySize is the Data size of each raft entry; 0 picks the size that
+	// makes a one-entry Save write DefaultSaveBytes.
+	EntrySize int
+	// Batch is the number of entries per Save (closed loop) or per proposal
+	// (open loop).
+	Batch int
+	// Backend runs bbolt backend commits alongside the WAL (wal workload).
+	Backend bool
+	// Direct uses O_DIRECT (not yet supported).
+	Direct bool
+	// Neighbors are noisy-neighbour specs (not yet supported).
+	Neighbors []string
+	// Scenario is a named neighbour preset (not yet supported).
+	Scenario string
+	// P99Target and BackendP99Target are the targets the verdict uses.
+	P99Target        time.Duration
+	BackendP99Target time.Duration
+	// Warmup runs the workload before measuring; its samples are discarded.
+	Warmup time.Duration
+	// Keep keeps the run folder for inspection.
+	Keep bool
+	// SegmentSize is the WAL segment size (etcd: 64,000,000 bytes).
+	SegmentSize int64
+	// StallThreshold is the age at which an in-flight fdatasync is reported.
+	StallThreshold time.Duration
+
+	// FS is the disk seam (nil: the operating system). Tests inject faults here.
+	FS vfs.FS
+	// Log receives human-readable notices while the run goes (stalls,
+	// warnings). nil discards them.
+	Log io.Writer
+	// Progress, when set, is called about once a second with a snapshot.
+	Progress func(Progress)
+	// Version is recorded in the environment.
+	Version string
+}
+
+// Progress is a live snapshot of a run, for a progress display.
+type Progress struct {
+	Elapsed  time.Duration // since the start of the run (warm-up included)
+	Total    time.Duration // planned length (warm-up included); 0 if unknown
+	Warmup   bool          // still warming up
+	Saves    int64
+	P50, P99 time.Duration // wal_fdatasync (or the main metric) so far
+	Stalls   int
+}
+
+// DefaultConfig is what `etcdisk run` does with no flags: the WAL workload
+// on the current directory for 20 s after a 2 s warm-up, closed loop.
+func DefaultConfig() Config {
+	return Config{
+		Dir:              ".",
+		Workload:         WorkloadWAL,
+		Duration:         20 * time.Second,
+		Arrivals:         ArrivalsConstant,
+		Batch:            1,
+		Backend:          false,
+		P99Target:        DefaultP99Target,
+		BackendP99Target: DefaultBackendP99Target,
+		Warmup:           2 * time.Second,
+		SegmentSize:      64 * 1000 * 1000,
+		StallThreshold:   DefaultStallThreshold,
+	}
+}
+
+// Validate reports the first setting that cannot work, as one line.
+func (c *Config) Validate() error {
+	switch c.Workload {
+	case WorkloadWAL, WorkloadFio:
+	default:
+		return fmt.Errorf("unknown workload %q (want wal or fio)", c.Workload)
+	}
+	switch c.Arrivals {
+	case ArrivalsConstant, ArrivalsPoisson:
+	default:
+		return fmt.Errorf("unknown arrival process %q (want constant or poisson)", c.Arrivals)
+	}
+	if c.Duration < 0 {
+		return fmt.Errorf("duration must not be negative, got %s", c.Duration)
+	}
+	if c.Duration == 0 && c.Ops == 0 && c.Workload != WorkloadFio {
+		return fmt.Errorf("need a duration or a number of ops to stop")
+	}
+	if c.Ops < 0 {
+		return fmt.Errorf("ops must not be negative, got %d", c.Ops)
+	}
+	if c.Rate < 0 {
+		return fmt.Errorf("rate must not be negative, got %g", c.Rate)
+	}
+	if c.Rate > 1e6 {
+		return fmt.Errorf("rate %g/s is beyond what a WAL can carry (max 1000000/s)", c.Rate)
+	}
+	if c.Warmup < 0 {
+		return fmt.Errorf("warmup must not be negative, got %s", c.Warmup)
+	}
+	if c.Batch < 1 || c.Batch > 10000 {
+		return fmt.Errorf("batch must be between 1 and 10000, got %d", c.Batch)
+	}
+	if c.EntrySize < 0 || c.EntrySize > 1<<20 {
+		return fmt.Errorf("entry size must be between 0 and 1MiB (etcd's max message), got %d", c.EntrySize)
+	}
+	if c.P99Target <= 0 || c.BackendP99Target <= 0 {
+		return fmt.Errorf("targets must be positive")
+	}
+	if c.SegmentSize < 64*1024 {
+		return fmt.Errorf("segment size must be at least 64KiB, got %d", c.SegmentSize)
+	}
+	if c.Device != "" {
+		return fmt.Errorf("--device is not supported yet: raw block devices come with issue #6")
+	}
+	if c.Direct {
+		return fmt.Errorf("--direct is not supported yet: direct I/O comes with issue #6")
+	}
+	if len(c.Neighbors) > 0 || c.Scenario != "" {
+		return fmt.Errorf("noisy neighbours are not supported yet (issue #4)")
+	}
+	if c.Backend && c.Workload == WorkloadWAL {
+		return fmt.Errorf("--backend is not supported yet (issue #3)")
+	}
+	if c.StallThreshold <= 0 {
+		return fmt.Errorf("stall threshold must be positive")
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/etcdisk/etcdisk/report"
+	"github.com/etcdisk/etcdisk/wal/vfs"
+)
+
+// fioLoad does what fio's recipe does, system call for system call:
+//
+//	fio --rw=write --ioengine=sync --fdatasync=1 --directory=DIR --size=22m --bs=2300 --name=NAME
+//
+// fio lays the file out first (unlink, open O_WRONLY|O_CREAT 0644,
+// fallocate(fd, 0, 0, 22 MiB), close), then its job opens it O_RDWR|O_CREAT
+// and issues write(2) of 2300 bytes followed by fdatasync(2), sequentially,
+// until the 22 MiB are written: 10,029 writes (the partial last block is not
+// written). With a duration or an op count etcdisk wraps round to the start
+// of the file as fio's time_based does.
+type fioLoad struct {
+	cfg  Config
+	fs   vfs.FS
+	rec  *recorder
+	path string
+	f    vfs.File
+	buf  []byte
+
+	fdatasync, write *series
+	saves, bytes     atomic.Int64
+}
+
+const fioFileName = "etcdisk-fio.0.0" // fio names files <job>.<job number>.<file number>
+
+func newFioLoad(cfg Config, fsys vfs.FS, runDir string, rec *recorder) (*fioLoad, error) {
+	l := &fioLoad{
+		cfg:       cfg,
+		fs:        fsys,
+		rec:       rec,
+		path:      filepath.Join(runDir, fioFileName),
+		buf:       make([]byte, FioBlockSize),
+		fdatasync: rec.metric(report.MetricWALFdatasync, true),
+		write:     rec.metric(report.MetricWALWrite, false),
+	}
+	// fio fills its buffers with random data (refill_buffers off: once).
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range l.buf {
+		l.buf[i] = byte(rng.Uint32())
+	}
+	// Lay out, as fio's extend_file: unlink, create, fallocate, close.
+	if err := fsys.Remove(l.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	f, err := fsys.OpenFile(l.path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Fallocate(0, FioFileSize); err != nil && !errors.Is(err, vfs.ErrNotSupported) {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	l.f, err = fsys.OpenFile(l.path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// blocks is how many whole blocks fio writes per pass.
+const fioBlocks = FioFileSize / FioBlockSize
+
+func (l *fioLoad) run(ctx context.Context, stop *atomic.Bool) error {
+	onePass := l.cfg.Duration == 0 && l.cfg.Ops == 0
+	var n int64 // writes since the start of the run (warm-up included)
+	for !stop.Load() && ctx.Err() == nil {
+		if l.cfg.Ops > 0 && l.saves.Load() >= l.cfg.Ops {
+			return nil
+		}
+		if n > 0 && n%fioBlocks == 0 {
+			if onePass {
+				return nil
+			}
+			// time_based: back to the start of the file.
+			if _, err := l.f.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+		}
+		start := time.Now()
+		_, err := l.f.Write(l.buf)
+		l.write.record(time.Since(start))
+		if err != nil {
+			return err
+		}
+		start = time.Now()
+		l.fdatasync.begin(start)
+		err = l.f.Fdatasync()
+		l.fdatasync.done(time.Since(start))
+		if err != nil {
+			return err
+		}
+		n++
+		if l.rec.measuring.Load() {
+			l.saves.Add(1)
+			l.bytes.Add(FioBlockSize)
+		}
+	}
+	return nil
+}
+
+func (l *fioLoad) close() error { return l.f.Close() }
+
+func (l *fioLoad) counts() counts {
+	return counts{saves: l.saves.Load(), bytes: l.bytes.Load()}
+}

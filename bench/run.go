@@ -1,0 +1,309 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/etcdisk/etcdisk/bench/sysinfo"
+	"github.com/etcdisk/etcdisk/report"
+	"github.com/etcdisk/etcdisk/wal/vfs"
+)
+
+// ErrInterrupted is returned (with the partial result) when ctx was
+// cancelled before the run completed, e.g. by SIGINT.
+var ErrInterrupted = errors.New("interrupted")
+
+// hangGrace is how long Run waits for a workload stuck in a system call
+// after it was told to stop. A disk that hangs in fdatasync cannot be
+// interrupted; the partial result is reported anyway.
+const hangGrace = 1500 * time.Millisecond
+
+// RunDirPrefix starts the name of the folder Run creates in Config.Dir.
+const RunDirPrefix = "etcdisk-run-"
+
+// Run measures cfg.Dir with cfg.Workload and returns the judged result.
+//
+// It creates one folder of its own in cfg.Dir and removes it before
+// returning, also on errors and when ctx is cancelled (unless cfg.Keep).
+// On an I/O error it returns the partial result (verdict "error") and the
+// error; when ctx is cancelled it returns the partial result, marked
+// interrupted, and ErrInterrupted. Any other error comes with a nil result.
+func Run(ctx context.Context, cfg Config) (*report.Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Log
+	if log == nil {
+		log = io.Discard
+	}
+	if err := checkDir(cfg); err != nil {
+		return nil, err
+	}
+	fsys := cfg.FS
+	if fsys == nil {
+		fsys = vfs.Default
+	}
+	env := sysinfo.Probe(cfg.Dir, cfg.Version)
+
+	runDir, err := os.MkdirTemp(cfg.Dir, RunDirPrefix+"*")
+	if err != nil {
+		return nil, fmt.Errorf("cannot create a run folder in %s: %w", cfg.Dir, err)
+	}
+	var leftovers []string
+	cleanup := func() {
+		if cfg.Keep {
+			fmt.Fprintf(log, "etcdisk: kept %s\n", runDir)
+			return
+		}
+		if err := os.RemoveAll(runDir); err != nil {
+			leftovers = append(leftovers, fmt.Sprintf("could not remove %s: %v", runDir, err))
+		}
+	}
+
+	rec := newRecorder(cfg.StallThreshold, log)
+	var wl workload
+	switch cfg.Workload {
+	case WorkloadFio:
+		wl, err = newFioLoad(cfg, fsys, runDir, rec)
+	default:
+		wl, err = newWALLoad(cfg, fsys, runDir, rec)
+	}
+	if err != nil {
+		cleanup()
+		return nil, fmt.Errorf("cannot set up the %s workload in %s: %w", cfg.Workload, cfg.Dir, err)
+	}
+
+	res, runErr := drive(ctx, cfg, rec, wl, log)
+	closeErr := wl.close()
+	cleanup()
+	if runErr == nil && closeErr != nil && !res.Interrupted {
+		runErr = closeErr
+	}
+
+	c := wl.counts()
+	res.Schema = report.Schema
+	res.Workload = cfg.Workload
+	res.Config = echoConfig(cfg)
+	if cfg.Workload == WorkloadWAL && cfg.EntrySize == 0 {
+		res.Config.EntrySize = DefaultEntrySize()
+	}
+	res.Environment = env
+	res.Saves, res.Entries, res.BytesWritten, res.Segments = c.saves, c.entries, c.bytes, c.segments
+	res.Metrics = rec.metrics()
+	rec.mu.Lock()
+	res.Intervals = rec.intervals
+	res.Stalls = rec.stalls
+	rec.mu.Unlock()
+	res.Warnings = append(res.Warnings, env.Warnings...)
+	res.Warnings = append(res.Warnings, leftovers...)
+	report.Judge(res, report.TargetsFor(res))
+	switch {
+	case runErr != nil && !errors.Is(runErr, ErrInterrupted):
+		res.Verdict = report.VerdictError
+		res.Error = runErr.Error()
+		res.Reason = "the run failed: " + runErr.Error()
+	case res.Interrupted:
+		runErr = ErrInterrupted
+	}
+	return res, runErr
+}
+
+// drive runs the workload through warm-up and the measured phase.
+func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, log io.Writer) (*report.Result, error) {
+	res := &report.Result{StartTime: time.Now().UTC()}
+	var stop atomic.Bool
+	done := make(chan error, 1)
+	stopWatch := make(chan struct{})
+	go rec.watchdog(stopWatch)
+	defer close(stopWatch)
+
+	go func() { done <- wl.run(ctx, &stop) }()
+
+	total := cfg.Warmup + cfg.Duration
+	progress := time.NewTicker(time.Second)
+	defer progress.Stop()
+	fdatasync := rec.series[0]
+
+	// Warm-up: samples are discarded.
+	warm := time.NewTimer(cfg.Warmup)
+	defer warm.Stop()
+	var err error
+	finished := false
+	warming := cfg.Warmup > 0
+	if !warming {
+		rec.startMeasuring(time.Now())
+	}
+	var end <-chan time.Time
+	var measStart time.Time
+	second := 0
+	var tick *time.Ticker
+	var tickC <-chan time.Time
+	startMeasured := func() {
+		measStart = time.Now()
+		if warming {
+			rec.startMeasuring(measStart)
+		}
+		warming = false
+		if cfg.Duration > 0 {
+			end = time.After(cfg.Duration)
+		}
+		tick = time.NewTicker(time.Second)
+		tickC = tick.C
+	}
+	if !warming {
+		startMeasured()
+	}
+	for !finished {
+		select {
+		case <-warm.C:
+			if warming {
+				startMeasured()
+			}
+		case <-tickC:
+			rec.roll(second, nil)
+			second++
+		case <-progress.C:
+			if cfg.Progress != nil {
+				_, p50, p99 := fdatasync.snapshot()
+				cfg.Progress(Progress{
+					Elapsed: time.Since(rec.epoch), Total: total, Warmup: warming,
+					Saves: wl.counts().saves, P50: p50, P99: p99, Stalls: int(rec.stallN.Load()),
+				})
+			}
+		case <-end:
+			stop.Store(true)
+			err = waitStopped(done, log)
+			finished = true
+		case err = <-done:
+			finished = true
+		case <-ctx.Done():
+			stop.Store(true)
+			res.Interrupted = true
+			err = waitStopped(done, log)
+			finished = true
+		}
+	}
+	now := time.Now()
+	if tick != nil {
+		tick.Stop()
+	}
+	if measStart.IsZero() {
+		measStart = now
+	}
+	rec.ongoingStalls(now)
+	rec.roll(second, nil) // the last, partial second
+	// NB: what happens after this (closing the WAL syncs it) is not part
+	// of the measurement, and the interval series must sum to the totals.
+	rec.measuring.Store(false)
+	res.DurationNs = int64(now.Sub(measStart))
+	res.WarmupNs = int64(measStart.Sub(rec.epoch))
+	return res, err
+}
+
+// waitStopped waits, for a bounded time, for the workload to return after
+// it was told to stop.
+func waitStopped(done <-chan error, log io.Writer) error {
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(hangGrace):
+		fmt.Fprintf(log, "etcdisk: the disk did not return from a system call within %s; reporting what was measured\n", hangGrace)
+		return errors.New("the disk hung in a system call and did not return")
+	}
+}
+
+// checkDir refuses targets whose results would be meaningless or that
+// cannot hold the run, each with one clear line.
+func checkDir(cfg Config) error {
+	st, err := os.Stat(cfg.Dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("directory %s does not exist", cfg.Dir)
+		}
+		return fmt.Errorf("cannot use %s: %w", cfg.Dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", cfg.Dir)
+	}
+	if err := sysinfo.CheckTarget(cfg.Dir); err != nil {
+		return err
+	}
+	need := requiredSpace(cfg)
+	free, err := sysinfo.FreeBytes(cfg.Dir)
+	if err == nil && free < need {
+		return fmt.Errorf("%s has %s free, the run needs %s (WAL segments are %s each)",
+			cfg.Dir, humanBytes(free), humanBytes(need), humanBytes(uint64(cfg.SegmentSize)))
+	}
+	if err := checkWritable(cfg.Dir); err != nil {
+		return err
+	}
+	return nil
+}
+
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".etcdisk-probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot write to %s: %w", dir, unwrapPath(err))
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// requiredSpace: the WAL keeps the live segment, the pipeline's next one and
+// the ones not purged yet; fio's recipe needs its 22 MiB file.
+func requiredSpace(cfg Config) uint64 {
+	if cfg.Workload == WorkloadFio {
+		return FioFileSize + 16<<20
+	}
+	return uint64(4*cfg.SegmentSize) + 64<<20
+}
+
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func echoConfig(c Config) report.Config {
+	dir, _ := filepath.Abs(c.Dir)
+	return report.Config{
+		Dir:                dir,
+		Device:             c.Device,
+		Workload:           c.Workload,
+		DurationNs:         int64(c.Duration),
+		Ops:                c.Ops,
+		Rate:               c.Rate,
+		EntrySize:          c.EntrySize,
+		Batch:              c.Batch,
+		Backend:            c.Backend,
+		Direct:             c.Direct,
+		SegmentSize:        c.SegmentSize,
+		Neighbors:          c.Neighbors,
+		Scenario:           c.Scenario,
+		P99TargetNs:        int64(c.P99Target),
+		BackendP99TargetNs: int64(c.BackendP99Target),
+		WarmupNs:           int64(c.Warmup),
+	}
+}

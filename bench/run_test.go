@@ -1,0 +1,274 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/etcdisk/etcdisk/report"
+	"github.com/etcdisk/etcdisk/wal/vfs"
+	"github.com/etcdisk/etcdisk/wal/vfs/errorfs"
+)
+
+func testConfig(t *testing.T) Config {
+	cfg := DefaultConfig()
+	cfg.Dir = t.TempDir()
+	cfg.Duration = 0
+	cfg.Ops = 300
+	cfg.Warmup = 0
+	cfg.SegmentSize = 256 << 10
+	return cfg
+}
+
+func assertClean(t *testing.T, dir string) {
+	t.Helper()
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		t.Errorf("left behind in the target dir: %s", e.Name())
+	}
+}
+
+func TestRunClosedLoop(t *testing.T) {
+	cfg := testConfig(t)
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Saves != 300 || res.Entries != 300 {
+		t.Fatalf("saves %d entries %d, want 300", res.Saves, res.Entries)
+	}
+	fd := res.Metrics[report.MetricWALFdatasync]
+	// 300 Saves of 2300 bytes fill ~2.6 segments of 256 KiB: each cut adds
+	// an fdatasync of the new segment and a directory fsync.
+	if fd == nil || fd.Count < 300+2*2 {
+		t.Fatalf("wal_fdatasync count %+v, want >= 304", fd)
+	}
+	if res.Segments < 3 {
+		t.Fatalf("segments %d, want >= 3", res.Segments)
+	}
+	if w := res.Metrics[report.MetricWALWrite]; w == nil || w.Count < 300 {
+		t.Fatalf("wal_write %+v", w)
+	}
+	if _, ok := res.Metrics[report.MetricProposalCommit]; ok {
+		t.Fatal("a closed loop has no proposal_commit")
+	}
+	if res.Verdict == "" || len(res.Checks) != 1 || res.Config.EntrySize != DefaultEntrySize() {
+		t.Fatalf("verdict %q checks %+v entry size %d", res.Verdict, res.Checks, res.Config.EntrySize)
+	}
+	assertClean(t, cfg.Dir)
+}
+
+func TestDefaultEntrySizeWrites2300(t *testing.T) {
+	// One Save of the default entry writes 2300 bytes (fio's --bs).
+	cfg := testConfig(t)
+	cfg.Ops = 50
+	cfg.SegmentSize = 64 << 20
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Create writes ~80 bytes of crc/metadata/snapshot records first.
+	per := float64(res.BytesWritten) / float64(res.Saves)
+	if per < 2290 || per > 2310 {
+		t.Fatalf("%.1f bytes per Save, want ~2300", per)
+	}
+}
+
+func TestRunOpenLoopBatches(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Ops = 0
+	cfg.Duration = 2 * time.Second
+	cfg.Rate = 200
+	// Every fdatasync takes 20 ms: at 200/s, ~4 proposals arrive during
+	// each, and raft-like batching puts them into the next Save.
+	cfg.FS = errorfs.Wrap(vfs.Default, errorfs.OnKind(errorfs.Latency(20*time.Millisecond), vfs.OpFdatasync))
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := res.Metrics[report.MetricProposalCommit]
+	if pc == nil || pc.Count < 300 {
+		t.Fatalf("proposal_commit %+v, want ~400 proposals", pc)
+	}
+	perSave := float64(res.Entries) / float64(res.Saves)
+	if perSave < 2.5 {
+		t.Fatalf("%.1f entries per Save with 20 ms syncs at 200/s, want ~4 (batching)", perSave)
+	}
+	// Latency runs from the scheduled arrival: never less than one sync.
+	if pc.MinNs < int64(20*time.Millisecond) {
+		t.Fatalf("proposal_commit min %s < the 20 ms sync", time.Duration(pc.MinNs))
+	}
+	if pc.P50Ns <= res.Metrics[report.MetricWALFdatasync].P50Ns {
+		t.Fatalf("proposal p50 %d not above the fdatasync p50 %d: queueing not charged", pc.P50Ns, res.Metrics[report.MetricWALFdatasync].P50Ns)
+	}
+}
+
+func TestRunIOErrorStopsAndCleansUp(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EIO, syscall.ENOSPC} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Ops = 0
+			cfg.Duration = time.Minute
+			inj := errorfs.OnKind(errorfs.After(100, errorfs.Error(errno)), vfs.OpFdatasync)
+			cfg.FS = errorfs.Wrap(vfs.Default, inj)
+			start := time.Now()
+			res, err := Run(context.Background(), cfg)
+			if !errors.Is(err, errno) {
+				t.Fatalf("err %v, want %v", err, errno)
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("took %s to stop on %v", time.Since(start), errno)
+			}
+			if res == nil || res.Verdict != report.VerdictError || !strings.Contains(res.Error, errno.Error()) {
+				t.Fatalf("partial result %+v", res)
+			}
+			if res.Metrics[report.MetricWALFdatasync].Count < 90 {
+				t.Fatalf("partial result lost what was measured: %+v", res.Metrics[report.MetricWALFdatasync])
+			}
+			assertClean(t, cfg.Dir)
+		})
+	}
+}
+
+func TestRunInterrupted(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Ops = 0
+	cfg.Duration = time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if !errors.Is(err, ErrInterrupted) || res == nil || !res.Interrupted {
+		t.Fatalf("err %v res %+v", err, res)
+	}
+	if res.Metrics[report.MetricWALFdatasync].Count == 0 {
+		t.Fatal("interrupted result has no samples")
+	}
+	assertClean(t, cfg.Dir)
+}
+
+// syncWriter is a goroutine-safe buffer for the stall log.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+func TestWatchdogReportsStallWhileInFlight(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Ops = 40
+	var log syncWriter
+	cfg.Log = &log
+	// The 20th fdatasync hangs for 300 ms.
+	cfg.FS = errorfs.Wrap(vfs.Default, errorfs.OnKind(errorfs.EveryNth(20, errorfs.Latency(300*time.Millisecond)), vfs.OpFdatasync))
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "stall: wal_fdatasync in flight for") {
+		t.Fatalf("no live stall line:\n%s", log.String())
+	}
+	if len(res.Stalls) < 1 || res.Stalls[0].AgeNs < int64(300*time.Millisecond) || res.Stalls[0].Metric != report.MetricWALFdatasync {
+		t.Fatalf("stalls %+v", res.Stalls)
+	}
+	if fd := res.Metrics[report.MetricWALFdatasync]; fd.Over100ms < 1 || fd.MaxNs < int64(300*time.Millisecond) {
+		t.Fatalf("the stalled op is missing from the histogram: %+v", fd)
+	}
+}
+
+func TestWarmupExcluded(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Ops = 0
+	cfg.Duration = 600 * time.Millisecond
+	cfg.Warmup = 600 * time.Millisecond
+	// Every fdatasync during the warm-up is slow; none after.
+	slowUntil := time.Now().Add(500 * time.Millisecond)
+	cfg.FS = errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op vfs.OpKind, _ string) error {
+		if op == vfs.OpFdatasync && time.Now().Before(slowUntil) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return nil
+	}))
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fd := res.Metrics[report.MetricWALFdatasync]; fd.MaxNs >= int64(50*time.Millisecond) {
+		t.Fatalf("a warm-up fdatasync leaked into the histogram: max %s", time.Duration(fd.MaxNs))
+	}
+	if res.WarmupNs < int64(500*time.Millisecond) {
+		t.Fatalf("warmup_ns %d", res.WarmupNs)
+	}
+}
+
+func TestIntervals(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Ops = 0
+	cfg.Duration = 2500 * time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Intervals) != 3 {
+		t.Fatalf("%d intervals for 2.5 s, want 3 (the last partial)", len(res.Intervals))
+	}
+	var sum int64
+	for i, iv := range res.Intervals {
+		if iv.StartNs != int64(i)*int64(time.Second) {
+			t.Fatalf("interval %d starts at %d", i, iv.StartNs)
+		}
+		sum += iv.Metrics[report.MetricWALFdatasync].Count
+	}
+	if total := res.Metrics[report.MetricWALFdatasync].Count; sum != total {
+		t.Fatalf("intervals hold %d fdatasyncs, the total is %d", sum, total)
+	}
+}
+
+func TestRunFio(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Workload = WorkloadFio
+	cfg.Ops = 0
+	cfg.Duration = 0
+	rec := vfs.NewRecorder(vfs.Default)
+	cfg.FS = rec
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One pass over fio's 22 MiB file: 10,029 writes of 2300 bytes.
+	if res.Saves != 10029 || res.Metrics[report.MetricWALFdatasync].Count != 10029 {
+		t.Fatalf("fio pass: %d writes, %d fdatasyncs", res.Saves, res.Metrics[report.MetricWALFdatasync].Count)
+	}
+	ops := rec.Ops()
+	if len(ops) < 6 {
+		t.Fatalf("recorded %d ops", len(ops))
+	}
+	// fio's layout: unlink, create, fallocate 22 MiB, close, reopen.
+	want := []vfs.OpKind{vfs.OpRemove, vfs.OpOpen, vfs.OpFallocate, vfs.OpClose, vfs.OpOpen, vfs.OpWrite, vfs.OpFdatasync}
+	for i, k := range want {
+		if ops[i].Kind != k {
+			t.Fatalf("op %d is %v, want %v (ops %v)", i, ops[i].Kind, k, ops[:len(want)])
+		}
+	}
+	if filepath.Base(ops[1].Path) != fioFileName {
+		t.Fatalf("fio file %s", ops[1].Path)
+	}
+	assertClean(t, cfg.Dir)
+}

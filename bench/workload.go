@@ -1,0 +1,42 @@
+package bench
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// workload is one load generator driven by Run.
+type workload interface {
+	// run issues operations until stop is set, ctx is done, or the
+	// measured phase reached cfg.Ops. It returns the first I/O error.
+	run(ctx context.Context, stop *atomic.Bool) error
+	// close releases files; the run folder is removed by Run.
+	close() error
+	// counts reports what the measured phase did.
+	counts() counts
+}
+
+type counts struct {
+	saves, entries, bytes int64
+	segments              int
+}
+
+// sleepUntil idles until the monotonic offset target (from epoch), waking
+// early when stop is set or ctx is done. Long waits are cut in slices so a
+// stop is seen within 50 ms.
+func sleepUntil(ctx context.Context, stop *atomic.Bool, epoch time.Time, target time.Duration) bool {
+	for {
+		d := target - time.Since(epoch)
+		if d <= 0 {
+			return true
+		}
+		if stop.Load() || ctx.Err() != nil {
+			return false
+		}
+		if d > 50*time.Millisecond {
+			d = 50 * time.Millisecond
+		}
+		time.Sleep(d)
+	}
+}
