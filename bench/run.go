@@ -100,7 +100,6 @@ func Run(ctx context.Context, cfg Config) (*report.Result, error) {
 	res.Intervals = rec.intervals
 	res.Stalls = rec.stalls
 	rec.mu.Unlock()
-	res.Warnings = append(res.Warnings, env.Warnings...)
 	res.Warnings = append(res.Warnings, leftovers...)
 	report.Judge(res, report.TargetsFor(res))
 	switch {

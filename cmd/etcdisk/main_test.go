@@ -1,0 +1,325 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// binary is the etcdisk built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "etcdisk-e2e-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "etcdisk")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		panic("building etcdisk: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func etcdisk(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, so.String(), se.String()}
+}
+
+// assertNoRunFolder fails if a run left its folder in dir.
+func assertNoRunFolder(t *testing.T, dir string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "etcdisk-run-") || strings.HasPrefix(e.Name(), ".etcdisk") {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // in the one stderr line
+	}{
+		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		{"unknown flag", []string{"run", "--frob"}, "unknown flag"},
+		{"bad size", []string{"run", "--dir", dir, "--entry-size", "12XB"}, "bad size"},
+		{"negative size", []string{"run", "--dir", dir, "--entry-size", "-5"}, "negative"},
+		{"bad duration", []string{"run", "--dir", dir, "--duration", "ten"}, "bad duration"},
+		{"zero duration", []string{"run", "--dir", dir, "--duration", "0s"}, "must be positive"},
+		{"negative duration", []string{"run", "--dir", dir, "--duration", "-1s"}, "must be positive"},
+		{"bad rate", []string{"run", "--dir", dir, "--rate", "fast"}, "bad rate"},
+		{"bad rate unit", []string{"run", "--dir", dir, "--rate", "5/fortnight"}, "unknown unit"},
+		{"negative rate", []string{"run", "--dir", dir, "--rate", "-3"}, "negative"},
+		{"bad workload", []string{"run", "--dir", dir, "--workload", "sqlite"}, "not one of"},
+		{"bad output", []string{"run", "--dir", dir, "--output", "xml"}, "not one of"},
+		{"bad batch", []string{"run", "--dir", dir, "--batch", "0"}, "batch"},
+		{"bad ops", []string{"run", "--dir", dir, "--ops", "many"}, "invalid argument"},
+		{"negative ops", []string{"run", "--dir", dir, "--ops", "-1"}, "ops"},
+		{"missing dir", []string{"run", "--dir", filepath.Join(dir, "nope"), "--ops", "10"}, "does not exist"},
+		{"dir is a file", []string{"run", "--dir", file, "--ops", "10"}, "not a directory"},
+		{"stray argument", []string{"run", "--dir", dir, "extra"}, "unexpected argument"},
+		{"report no file", []string{"report", filepath.Join(dir, "none.json")}, "no such file"},
+		{"report bad json", []string{"report", file}, "result"},
+		{"compare one file", []string{"compare", file}, "want BASE.json and NEW.json"},
+		{"merge nothing", []string{"merge"}, "at least one"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := etcdisk(t, tc.args...)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2; stderr:\n%s", r.code, r.stderr)
+			}
+			lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+			if len(lines) != 1 {
+				t.Fatalf("stderr has %d lines, want one:\n%s", len(lines), r.stderr)
+			}
+			if !strings.Contains(strings.ToLower(lines[0]), strings.ToLower(tc.want)) {
+				t.Fatalf("stderr %q does not mention %q", lines[0], tc.want)
+			}
+			if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+				t.Fatalf("stack trace on stderr:\n%s", r.stderr)
+			}
+			if r.stdout != "" {
+				t.Fatalf("partial output on stdout:\n%s", r.stdout)
+			}
+			assertNoRunFolder(t, dir)
+		})
+	}
+}
+
+func TestUnwritableDir(t *testing.T) {
+	if os.Geteuid() == 0 {
+		// root writes anywhere; use a read-only bind of a temp dir instead.
+		dir := t.TempDir()
+		if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
+			t.Skipf("cannot bind-mount: %v", err)
+		}
+		t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+		if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
+			t.Skipf("cannot remount read-only: %v", err)
+		}
+		r := etcdisk(t, "run", "--dir", dir, "--ops", "10")
+		if r.code != 2 || !strings.Contains(r.stderr, "read-only") {
+			t.Fatalf("exit %d, stderr %q; want 2 and a read-only file system error", r.code, r.stderr)
+		}
+		return
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	r := etcdisk(t, "run", "--dir", dir, "--ops", "10")
+	if r.code != 2 || !strings.Contains(r.stderr, "cannot write") {
+		t.Fatalf("exit %d, stderr %q; want 2 and cannot write", r.code, r.stderr)
+	}
+}
+
+func TestRefusesTmpfs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=16m"); err != nil {
+		t.Skipf("cannot mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	r := etcdisk(t, "run", "--dir", dir, "--ops", "10")
+	if r.code != 2 || !strings.Contains(r.stderr, "tmpfs") || !strings.Contains(r.stderr, "fsync is a no-op") {
+		t.Fatalf("exit %d, stderr %q; want 2 and the tmpfs reason", r.code, r.stderr)
+	}
+	assertNoRunFolder(t, dir)
+}
+
+// jsonResult is the part of result.json the tests read.
+type jsonResult struct {
+	Schema      int    `json:"schema"`
+	Verdict     string `json:"verdict"`
+	Interrupted bool   `json:"interrupted"`
+	Saves       int64  `json:"saves"`
+	Workload    string `json:"workload"`
+	Metrics     map[string]struct {
+		Count int64 `json:"count"`
+		P99Ns int64 `json:"p99_ns"`
+		P50Ns int64 `json:"p50_ns"`
+	} `json:"metrics"`
+	Checks []struct {
+		Metric  string `json:"metric"`
+		Outcome string `json:"outcome"`
+	} `json:"checks"`
+	Environment struct {
+		Filesystem string `json:"filesystem"`
+		Kernel     string `json:"kernel"`
+		CPUs       int    `json:"cpus"`
+	} `json:"environment"`
+	Intervals []json.RawMessage `json:"intervals"`
+}
+
+func verdictCode(v string) int {
+	return map[string]int{"pass": 0, "fail": 1, "error": 2, "inconclusive": 3}[v]
+}
+
+func TestRunJSON(t *testing.T) {
+	dir := t.TempDir()
+	r := etcdisk(t, "run", "--dir", dir, "--ops", "400", "--warmup", "0s", "--output", "json", "--segment-size", "256KiB")
+	var res jsonResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s\nstderr: %s", err, r.stdout, r.stderr)
+	}
+	if r.code != verdictCode(res.Verdict) {
+		t.Fatalf("exit %d for verdict %q; stderr %s", r.code, res.Verdict, r.stderr)
+	}
+	if res.Schema != 1 || res.Workload != "wal" || res.Saves != 400 {
+		t.Fatalf("schema %d workload %q saves %d", res.Schema, res.Workload, res.Saves)
+	}
+	fd := res.Metrics["wal_fdatasync"]
+	// 400 Saves of 2300 bytes cross 256 KiB segments: cuts add fdatasyncs.
+	if fd.Count < 400 || fd.P99Ns <= 0 || fd.P50Ns <= 0 {
+		t.Fatalf("wal_fdatasync %+v", fd)
+	}
+	if res.Metrics["wal_write"].Count < 400 {
+		t.Fatalf("wal_write count %d", res.Metrics["wal_write"].Count)
+	}
+	if len(res.Checks) != 1 || res.Checks[0].Metric != "wal_fdatasync" {
+		t.Fatalf("checks %+v", res.Checks)
+	}
+	if res.Environment.Filesystem == "" || res.Environment.Kernel == "" || res.Environment.CPUs == 0 {
+		t.Fatalf("environment %+v", res.Environment)
+	}
+	assertNoRunFolder(t, dir)
+}
+
+func TestRunTextAndOut(t *testing.T) {
+	dir, out := t.TempDir(), filepath.Join(t.TempDir(), "results")
+	r := etcdisk(t, "run", "--dir", dir, "--ops", "300", "--warmup", "0s", "--out", out)
+	if r.code == 2 {
+		t.Fatalf("exit 2: %s", r.stderr)
+	}
+	first := strings.SplitN(r.stdout, "\n", 2)[0]
+	if !strings.Contains(first, "PASS") && !strings.Contains(first, "FAIL") && !strings.Contains(first, "INCONCLUSIVE") {
+		t.Fatalf("the verdict is not on the first line:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(out, "result.json")); err != nil {
+		t.Fatal(err)
+	}
+	// Re-rendering the saved result gives the same text.
+	rr := etcdisk(t, "report", filepath.Join(out, "result.json"))
+	if rr.code != 0 || rr.stdout != r.stdout {
+		t.Fatalf("report re-render differs (exit %d):\n--- run\n%s\n--- report\n%s", rr.code, r.stdout, rr.stdout)
+	}
+	assertNoRunFolder(t, dir)
+}
+
+func TestRunFioWorkload(t *testing.T) {
+	dir := t.TempDir()
+	r := etcdisk(t, "run", "--workload", "fio", "--dir", dir, "--ops", "200", "--output", "json")
+	var res jsonResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, r.stdout, r.stderr)
+	}
+	if res.Workload != "fio" || res.Saves != 200 || res.Metrics["wal_fdatasync"].Count != 200 || res.Metrics["wal_write"].Count != 200 {
+		t.Fatalf("fio run: %+v", res)
+	}
+	assertNoRunFolder(t, dir)
+}
+
+func TestKeep(t *testing.T) {
+	dir := t.TempDir()
+	r := etcdisk(t, "run", "--dir", dir, "--ops", "50", "--warmup", "0s", "--keep", "--output", "json")
+	if r.code == 2 {
+		t.Fatal(r.stderr)
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "etcdisk-run-*", "member", "wal", "*.wal"))
+	if len(matches) == 0 {
+		t.Fatalf("--keep kept no WAL segment; stderr %s", r.stderr)
+	}
+}
+
+func TestSIGINTCleansUp(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "run", "--dir", dir, "--duration", "60s", "--warmup", "0s", "--output", "json")
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("etcdisk did not exit within 10 s of SIGINT")
+	}
+	took := time.Since(sent)
+	if code := cmd.ProcessState.ExitCode(); code != 2 {
+		t.Fatalf("exit %d after SIGINT, want 2; stderr %s", code, se.String())
+	}
+	var res jsonResult
+	if err := json.Unmarshal(so.Bytes(), &res); err != nil {
+		t.Fatalf("no partial JSON report after SIGINT: %v\n%s", err, so.String())
+	}
+	if !res.Interrupted || res.Metrics["wal_fdatasync"].Count == 0 {
+		t.Fatalf("partial result not marked interrupted or empty: %+v", res)
+	}
+	if !strings.Contains(se.String(), "interrupted") {
+		t.Fatalf("stderr does not say interrupted: %s", se.String())
+	}
+	assertNoRunFolder(t, dir)
+	t.Logf("exited %s after SIGINT", took.Round(time.Millisecond))
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	r := etcdisk(t, "run", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "--rate") {
+		t.Fatalf("run --help: exit %d\n%s", r.code, r.stdout)
+	}
+	r = etcdisk(t, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "etcdisk ") {
+		t.Fatalf("version: %d %q", r.code, r.stdout)
+	}
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/etcdisk/etcdisk/bench/sysinfo"
+	"github.com/etcdisk/etcdisk/report"
+)
+
+const reportHelp = `Usage: etcdisk report RESULT.json [--format text|json|hgrm|hlog|prom|html]
+
+Re-renders a saved result: the same output as the run that made it.
+
+Formats:
+  text   the report a person reads (default)
+  json   the result document (schema 1)
+  hgrm   HdrHistogram percentile distribution of every metric;
+         hgrm:wal_fdatasync gives one metric alone, as HdrHistogram's plotter reads it
+  hlog   HdrHistogram interval log, one histogram per second per metric
+  prom   Prometheus text exposition for node_exporter's textfile collector
+  html   a single-file HTML report with plots
+
+Examples:
+  etcdisk report result.json
+  etcdisk report result.json --format html > report.html
+  etcdisk report result.json --format prom > /var/lib/node_exporter/etcdisk.prom
+`
+
+func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	format := "text"
+	fs := newFlagSet("report")
+	fs.StringVar(&format, "format", format, "text, json, hgrm (or hgrm:METRIC), hlog, prom or html")
+	if ok, code := parseFlags(fs, args, reportHelp, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		return usageError(stderr, "report", "want exactly one RESULT.json")
+	}
+	r, err := report.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "etcdisk report: %v\n", err)
+		return exitError
+	}
+	if err := report.Render(stdout, r, format); err != nil {
+		fmt.Fprintf(stderr, "etcdisk report: %v\n", err)
+		return exitError
+	}
+	return exitPass
+}
+
+const infoHelp = `Usage: etcdisk info [--dir DIR]
+
+Describes the file system and the block device behind DIR (mount options,
+model, rotational, scheduler, write cache, block sizes) and warns about
+settings that make fdatasync lie. Writes nothing.
+
+Example:
+  etcdisk info --dir /var/lib/etcd
+`
+
+func cmdInfo(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	dir := "."
+	fs := newFlagSet("info")
+	fs.StringVar(&dir, "dir", dir, "directory to describe")
+	if ok, code := parseFlags(fs, args, infoHelp, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(stderr, "info", fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	env := sysinfo.Probe(dir, etcdiskVersion())
+	if env.Filesystem == "" {
+		fmt.Fprintf(stderr, "etcdisk info: cannot find the file system of %s\n", dir)
+		return exitError
+	}
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(stdout, "%-20s %s\n", k+":", v)
+		}
+	}
+	row("path", env.Path)
+	row("filesystem", env.Filesystem)
+	row("mount point", env.MountPoint)
+	row("mount source", env.MountSource)
+	row("mount options", env.MountOptions)
+	row("device", env.Device)
+	row("model", env.DeviceModel)
+	if env.Rotational != nil {
+		row("rotational", fmt.Sprint(*env.Rotational))
+	}
+	row("scheduler", env.Scheduler)
+	row("write cache", env.WriteCache)
+	if env.LogicalBlock > 0 {
+		row("block size", fmt.Sprintf("%d logical, %d physical", env.LogicalBlock, env.PhysicalBlock))
+	}
+	row("free", fmt.Sprintf("%.1f GiB", float64(env.FreeBytes)/(1<<30)))
+	row("kernel", env.Kernel)
+	row("cpus", fmt.Sprint(env.CPUs))
+	if err := sysinfo.CheckTarget(dir); err != nil {
+		fmt.Fprintf(stdout, "refused:             %v\n", err)
+	}
+	for _, w := range env.Warnings {
+		fmt.Fprintf(stdout, "warning:             %s\n", w)
+	}
+	return exitPass
+}
+
+const compareHelp = `Usage: etcdisk compare BASE.json NEW.json [--max-regression 1.2]
+
+Puts two results side by side, metric by metric, with ratios; says whether
+each p99 difference is larger than both runs' confidence intervals; lists
+environment differences (disk model, file system, mount options, kernel) and
+both verdicts. Exits 1 when NEW's p99 regresses past --max-regression
+(NEW/BASE) by more than the noise: the pre-migration check.
+
+Example:
+  etcdisk compare old-disk/result.json new-disk/result.json
+`
+
+func cmdCompare(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	maxReg := 1.2
+	format := "text"
+	fs := newFlagSet("compare")
+	fs.Float64Var(&maxReg, "max-regression", maxReg, "largest acceptable NEW/BASE p99 ratio")
+	fs.Var(choiceValue{&format, []string{"text", "json"}}, "format", "output format")
+	if ok, code := parseFlags(fs, args, compareHelp, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() != 2 {
+		return usageError(stderr, "compare", "want BASE.json and NEW.json")
+	}
+	if maxReg < 1 {
+		return usageError(stderr, "compare", fmt.Sprintf("--max-regression must be at least 1, got %g", maxReg))
+	}
+	base, err := report.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "etcdisk compare: %v\n", err)
+		return exitError
+	}
+	cur, err := report.ReadFile(fs.Arg(1))
+	if err != nil {
+		fmt.Fprintf(stderr, "etcdisk compare: %v\n", err)
+		return exitError
+	}
+	c := report.Compare(base, cur, maxReg)
+	if format == "json" {
+		err = report.WriteComparisonJSON(stdout, c)
+	} else {
+		err = report.WriteComparisonText(stdout, c)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "etcdisk compare: %v\n", err)
+		return exitError
+	}
+	if c.Regressed {
+		return exitFail
+	}
+	return exitPass
+}
+
+const mergeHelp = `Usage: etcdisk merge RESULT.json... [--format text|json|csv|html]
+
+One table for a fleet: a row per host and device, worst first, with verdicts
+and p99s, and totals.
+
+Example:
+  etcdisk merge results/*/result.json --format html > fleet.html
+`
+
+func cmdMerge(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	format := "text"
+	fs := newFlagSet("merge")
+	fs.Var(choiceValue{&format, []string{"text", "json", "csv", "html"}}, "format", "output format")
+	if ok, code := parseFlags(fs, args, mergeHelp, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		return usageError(stderr, "merge", "want at least one RESULT.json")
+	}
+	var results []*report.Result
+	for _, p := range fs.Args() {
+		r, err := report.ReadFile(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "etcdisk merge: %v\n", err)
+			return exitError
+		}
+		results = append(results, r)
+	}
+	f := report.Merge(results, fs.Args())
+	if err := report.WriteFleet(stdout, f, strings.ToLower(format)); err != nil {
+		fmt.Fprintf(stderr, "etcdisk merge: %v\n", err)
+		return exitError
+	}
+	return exitPass
+}
