@@ -53,7 +53,8 @@ const (
 	MetricDBSize        = "etcd_mvcc_db_total_size_in_bytes"
 )
 
-// Config of a calibration. Zero values mean the defaults above.
+// Config of a calibration. Zero values mean the defaults above, except
+// Warmup: 0 means none (DefaultWarmup is what a command line should offer).
 type Config struct {
 	// Dir is the directory on the disk under test. A fresh folder
 	// "etcdisk-calibrate-*" is created in it for etcd's data and removed

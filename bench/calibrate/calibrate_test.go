@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -16,6 +17,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Skip("starts a real etcd")
 	}
 	dir := t.TempDir()
+	goroutines := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res, err := Run(ctx, Config{Dir: dir, Rate: 100, ValueSize: 1024, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond})
@@ -65,6 +67,14 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	if len(ents) != 0 {
 		t.Errorf("left behind in the target dir: %v", ents)
+	}
+	// The server, the client and the put goroutines are all gone (etcd's
+	// stop is asynchronous in places: poll, do not time it).
+	for deadline := time.Now().Add(30 * time.Second); runtime.NumGoroutine() > goroutines; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("%d goroutines left running (%d before)", runtime.NumGoroutine(), goroutines)
+			break
+		}
 	}
 }
 
