@@ -114,7 +114,7 @@ func newHTMLView(r *Result) (*htmlView, error) {
 	if r.Interrupted {
 		v.Banners = append(v.Banners, "Interrupted after "+htmlDur(r.DurationNs)+": the numbers cover only the part that ran.")
 	}
-	if r.Error != "" {
+	if r.Error != "" && !strings.Contains(r.Reason, r.Error) {
 		v.Banners = append(v.Banners, "The run failed: "+r.Error)
 	}
 

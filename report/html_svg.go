@@ -289,7 +289,11 @@ func htmlSpectrum(name string, h *hdrhistogram.Histogram, m *Metric, targetNs in
 		}
 		y := a.pos(float64(m.P99Ns))
 		s.f(`<circle cx="%s" cy="%s" r="4" fill="%s" stroke="#fff" stroke-width="1.5"/>`, htmlNum(x), htmlNum(y), htmlColorP99)
-		s.text(x+9, y+14, "start", "note", "p99 "+htmlLatencyLabel(float64(m.P99Ns)))
+		if x > f.x1()-90 { // at the right edge (few samples): label on the left
+			s.text(x-9, y+14, "end", "note", "p99 "+htmlLatencyLabel(float64(m.P99Ns)))
+		} else {
+			s.text(x+9, y+14, "start", "note", "p99 "+htmlLatencyLabel(float64(m.P99Ns)))
+		}
 		items = append(items, htmlLegendItem{label: "p99, 95% CI", color: htmlColorP99, width: "2"})
 	}
 	// the maximum
