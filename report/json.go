@@ -77,13 +77,9 @@ func parse(data []byte) (*Result, error) {
 		return nil, fmt.Errorf("unsupported result schema %d: this etcdisk reads schema %d", *head.Schema, Schema)
 	}
 
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var res Result
-	if err := dec.Decode(&res); err != nil {
+	var res Result // json.Unmarshal also rejects data after the document
+	if err := json.Unmarshal(data, &res); err != nil {
 		return nil, fmt.Errorf("invalid result: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("invalid result: data after the document")
 	}
 	if err := res.validate(); err != nil {
 		return nil, fmt.Errorf("invalid result: %w", err)
