@@ -1,0 +1,348 @@
+// Command fidelity measures how well etcdisk predicts what a real etcd
+// reports on a disk. On one directory it alternates, RUNS times: a real
+// etcd (embedded, see bench/calibrate) at each load, etcdisk's model at the
+// same loads, and fio's classic recipe; then it prints, per load, the
+// medians of WAL fsync mean and p99 and of backend commit mean and p99, and
+// each predictor's ratio to the real etcd.
+//
+//	go run ./scripts/fidelity --dir /var/lib/etcd-test --runs 3
+//
+// p99s of the real etcd can only be interpolated from its Prometheus
+// buckets; the model's p99 is shown the same way (prom_p99_ns) so the ratio
+// compares like with like; its exact HDR p99 is printed as well.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/etcdisk/etcdisk/bench/calibrate"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "fidelity:", err)
+		os.Exit(2)
+	}
+}
+
+// sample is one run of one predictor at one load. Zero durations are
+// "not measured".
+type sample struct {
+	walMean, walP99, walHDRP99 time.Duration
+	beMean, beP99              time.Duration
+	fsyncsPerPut               float64
+}
+
+const defaultModelArgs = "run --workload wal --dir {dir} --rate {rate} --value-size {value} " +
+	"--duration {duration} --warmup {warmup} --output json --progress never"
+
+type options struct {
+	dir, bin, modelArgs string
+	runs, valueSize     int
+	rates               []float64
+	duration, warmup    time.Duration
+	fio                 bool
+}
+
+func run() error {
+	var o options
+	rates := "150,1000"
+	flag.StringVar(&o.dir, "dir", ".", "directory on the disk to measure (not tmpfs)")
+	flag.IntVar(&o.runs, "runs", 3, "alternating runs of each predictor")
+	flag.StringVar(&rates, "rates", rates, "comma-separated loads, puts/s")
+	flag.IntVar(&o.valueSize, "value-size", 1024, "value size in bytes")
+	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured window of each run")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each window")
+	flag.StringVar(&o.bin, "etcdisk", "", "etcdisk binary (default: build ./cmd/etcdisk)")
+	flag.StringVar(&o.modelArgs, "model-args", defaultModelArgs,
+		"arguments of the model run; {dir} {rate} {value} {duration} {warmup} are replaced")
+	flag.BoolVar(&o.fio, "fio", true, "also run fio's recipe (needs fio)")
+	flag.Parse()
+	for _, s := range strings.Split(rates, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "/s"), 64)
+		if err != nil || r <= 0 {
+			return fmt.Errorf("bad rate %q", s)
+		}
+		o.rates = append(o.rates, r)
+	}
+	if err := checkDir(o.dir); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("fio"); o.fio && err != nil {
+		return errors.New("fio is not installed (Debian: apt-get install fio), or pass --fio=false")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if o.bin == "" {
+		tmp, err := os.MkdirTemp("", "fidelity-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		o.bin = filepath.Join(tmp, "etcdisk")
+		if out, err := exec.Command("go", "build", "-o", o.bin, "./cmd/etcdisk").CombinedOutput(); err != nil {
+			return fmt.Errorf("building etcdisk: %v\n%s", err, out)
+		}
+	}
+
+	printMachine(o.dir)
+	real := make([][]sample, len(o.rates))
+	model := make([][]sample, len(o.rates))
+	var fio []sample
+	for i := 1; i <= o.runs; i++ {
+		for j, rate := range o.rates {
+			r, err := runReal(ctx, o, rate)
+			if err != nil {
+				return fmt.Errorf("real etcd at %v/s: %w", rate, err)
+			}
+			real[j] = append(real[j], r)
+			fmt.Printf("run %d  %6.0f/s  real etcd  %s\n", i, rate, r)
+			m, err := runModel(ctx, o, rate)
+			if err != nil {
+				return fmt.Errorf("etcdisk model at %v/s: %w", rate, err)
+			}
+			model[j] = append(model[j], m)
+			fmt.Printf("run %d  %6.0f/s  etcdisk    %s\n", i, rate, m)
+		}
+		if o.fio {
+			f, err := runFio(ctx, o.dir)
+			if err != nil {
+				return err
+			}
+			fio = append(fio, f)
+			fmt.Printf("run %d  closed   fio recipe %s\n", i, f)
+		}
+	}
+	fmt.Printf("\nMedians of %d runs, %d-byte values, %v windows (p99: interpolated from etcd's buckets; ratio = predictor / real etcd)\n",
+		o.runs, o.valueSize, o.duration)
+	for j, rate := range o.rates {
+		printTable(rate, median(real[j]), median(model[j]), median(fio), o.fio)
+	}
+	printLoad("load average at the end")
+	return nil
+}
+
+func (s sample) String() string {
+	b := fmt.Sprintf("wal fsync mean %-9v p99 %-9v", s.walMean.Round(time.Microsecond), s.walP99.Round(time.Microsecond))
+	if s.beMean > 0 {
+		b += fmt.Sprintf(" | backend commit mean %-9v p99 %-9v", s.beMean.Round(time.Microsecond), s.beP99.Round(time.Microsecond))
+	}
+	if s.fsyncsPerPut > 0 {
+		b += fmt.Sprintf(" | fsyncs/put %.2f", s.fsyncsPerPut)
+	}
+	return b
+}
+
+func checkDir(dir string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	switch st.Type {
+	case unix.TMPFS_MAGIC, unix.RAMFS_MAGIC:
+		return fmt.Errorf("%s is on tmpfs/ramfs: fsync does nothing there, measure a real disk", dir)
+	}
+	return nil
+}
+
+func printMachine(dir string) {
+	host, _ := os.Hostname()
+	var un unix.Utsname
+	unix.Uname(&un)
+	fmt.Printf("machine %s, Linux %s, %d CPUs, dir %s", host, unix.ByteSliceToString(un.Release[:]), runtime.NumCPU(), dir)
+	if out, err := exec.Command("df", "-T", dir).Output(); err == nil {
+		if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) == 2 {
+			if f := strings.Fields(lines[1]); len(f) > 1 {
+				fmt.Printf(" (%s on %s)", f[1], f[0])
+			}
+		}
+	}
+	fmt.Println()
+	printLoad("load average at the start")
+}
+
+// printLoad shows how busy the machine was: other work on the CPUs or the
+// disk moves every number.
+func printLoad(what string) {
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) >= 3 {
+			fmt.Printf("%s: %s %s %s\n", what, f[0], f[1], f[2])
+		}
+	}
+}
+
+func runReal(ctx context.Context, o options, rate float64) (sample, error) {
+	r, err := calibrate.Run(ctx, calibrate.Config{
+		Dir: o.dir, Rate: rate, ValueSize: o.valueSize, Duration: o.duration, Warmup: o.warmup,
+	})
+	if err != nil {
+		return sample{}, err
+	}
+	return sample{
+		walMean: r.WALFsync.Mean, walP99: r.WALFsync.P99,
+		beMean: r.BackendCommit.Mean, beP99: r.BackendCommit.P99,
+		fsyncsPerPut: r.FsyncsPerPut,
+	}, nil
+}
+
+func runModel(ctx context.Context, o options, rate float64) (sample, error) {
+	args := strings.Fields(o.modelArgs)
+	for i, a := range args {
+		a = strings.ReplaceAll(a, "{dir}", o.dir)
+		a = strings.ReplaceAll(a, "{rate}", strconv.FormatFloat(rate, 'f', -1, 64))
+		a = strings.ReplaceAll(a, "{value}", strconv.Itoa(o.valueSize))
+		a = strings.ReplaceAll(a, "{duration}", o.duration.String())
+		a = strings.ReplaceAll(a, "{warmup}", o.warmup.String())
+		args[i] = a
+	}
+	cmd := exec.CommandContext(ctx, o.bin, args...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	var ee *exec.ExitError
+	// 1 (FAIL) and 3 (INCONCLUSIVE) are verdicts, not errors.
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() != 2) {
+		return sample{}, fmt.Errorf("%v: %s", err, strings.TrimSpace(se.String()))
+	}
+	type metric struct {
+		Count     int64 `json:"count"`
+		MeanNs    int64 `json:"mean_ns"`
+		P99Ns     int64 `json:"p99_ns"`
+		PromP99Ns int64 `json:"prom_p99_ns"`
+	}
+	var doc struct {
+		Entries int64             `json:"entries"`
+		Metrics map[string]metric `json:"metrics"`
+	}
+	if err := json.Unmarshal(so.Bytes(), &doc); err != nil {
+		return sample{}, fmt.Errorf("cannot read etcdisk's JSON: %v", err)
+	}
+	p99 := func(m metric) time.Duration {
+		if m.PromP99Ns > 0 {
+			return time.Duration(m.PromP99Ns)
+		}
+		return time.Duration(m.P99Ns)
+	}
+	w, b := doc.Metrics["wal_fdatasync"], doc.Metrics["backend_commit"]
+	s := sample{
+		walMean: time.Duration(w.MeanNs), walP99: p99(w), walHDRP99: time.Duration(w.P99Ns),
+		beMean: time.Duration(b.MeanNs), beP99: p99(b),
+	}
+	if doc.Entries > 0 {
+		s.fsyncsPerPut = float64(w.Count) / float64(doc.Entries)
+	}
+	return s, nil
+}
+
+// runFio runs the recipe of the 2019 IBM blog, closed loop, in a fresh
+// folder removed afterwards.
+func runFio(ctx context.Context, dir string) (sample, error) {
+	sub, err := os.MkdirTemp(dir, "fidelity-fio-")
+	if err != nil {
+		return sample{}, err
+	}
+	defer os.RemoveAll(sub)
+	out, err := exec.CommandContext(ctx, "fio", "--rw=write", "--ioengine=sync", "--fdatasync=1",
+		"--directory="+sub, "--size=22m", "--bs=2300", "--name=etcd-recipe",
+		"--output-format=json").Output()
+	if err != nil {
+		return sample{}, fmt.Errorf("fio: %v", err)
+	}
+	var doc struct {
+		Jobs []struct {
+			Sync struct {
+				LatNs struct {
+					Mean       float64            `json:"mean"`
+					Percentile map[string]float64 `json:"percentile"`
+				} `json:"lat_ns"`
+			} `json:"sync"`
+		} `json:"jobs"`
+	}
+	if i := bytes.IndexByte(out, '{'); i > 0 {
+		out = out[i:] // fio may print notices first
+	}
+	if err := json.Unmarshal(out, &doc); err != nil || len(doc.Jobs) == 0 {
+		return sample{}, fmt.Errorf("cannot read fio's JSON: %v", err)
+	}
+	lat := doc.Jobs[0].Sync.LatNs
+	return sample{walMean: time.Duration(lat.Mean), walP99: time.Duration(lat.Percentile["99.000000"])}, nil
+}
+
+func median(s []sample) sample {
+	if len(s) == 0 {
+		return sample{}
+	}
+	pick := func(get func(sample) float64) float64 {
+		v := make([]float64, len(s))
+		for i := range s {
+			v[i] = get(s[i])
+		}
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	d := func(get func(sample) time.Duration) time.Duration {
+		return time.Duration(pick(func(x sample) float64 { return float64(get(x)) }))
+	}
+	return sample{
+		walMean:      d(func(x sample) time.Duration { return x.walMean }),
+		walP99:       d(func(x sample) time.Duration { return x.walP99 }),
+		walHDRP99:    d(func(x sample) time.Duration { return x.walHDRP99 }),
+		beMean:       d(func(x sample) time.Duration { return x.beMean }),
+		beP99:        d(func(x sample) time.Duration { return x.beP99 }),
+		fsyncsPerPut: pick(func(x sample) float64 { return x.fsyncsPerPut }),
+	}
+}
+
+func printTable(rate float64, real, model, fio sample, withFio bool) {
+	fmt.Printf("\n%.0f puts/s\n", rate)
+	fmt.Printf("%-12s %10s %10s %7s %7s | %10s %10s %7s %7s | %s\n",
+		"predictor", "wal mean", "wal p99", "x mean", "x p99", "be mean", "be p99", "x mean", "x p99", "fsyncs/put")
+	row := func(name string, s sample) {
+		ratio := func(a, b time.Duration) string {
+			if a <= 0 || b <= 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", float64(a)/float64(b))
+		}
+		dur := func(d time.Duration) string {
+			if d <= 0 {
+				return "-"
+			}
+			return d.Round(time.Microsecond).String()
+		}
+		fpp := "-"
+		if s.fsyncsPerPut > 0 {
+			fpp = fmt.Sprintf("%.2f", s.fsyncsPerPut)
+		}
+		fmt.Printf("%-12s %10s %10s %7s %7s | %10s %10s %7s %7s | %s\n", name,
+			dur(s.walMean), dur(s.walP99), ratio(s.walMean, real.walMean), ratio(s.walP99, real.walP99),
+			dur(s.beMean), dur(s.beP99), ratio(s.beMean, real.beMean), ratio(s.beP99, real.beP99), fpp)
+	}
+	row("real etcd", real)
+	row("etcdisk", model)
+	if model.walHDRP99 > 0 {
+		fmt.Printf("%-12s %10s %10s (exact HDR p99 of the model)\n", "", "", model.walHDRP99.Round(time.Microsecond))
+	}
+	if withFio {
+		row("fio recipe", fio)
+	}
+}
