@@ -19,7 +19,7 @@ func TestPageWriterMatchesEtcd(t *testing.T) {
 	for i := range src {
 		src[i] = byte(i*7 + i>>8)
 	}
-	for seed := uint64(1); seed <= 20; seed++ {
+	for seed := uint64(1); seed <= 12; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 9))
 		startOff := []int{0, 1, 4095, 4096, 5000, rng.IntN(1 << 20)}[seed%6]
 		theirs, ours := &captureWriter{}, &captureWriter{}
@@ -28,9 +28,9 @@ func TestPageWriterMatchesEtcd(t *testing.T) {
 		pw.init(ours)
 		pw.reset(startOff)
 
-		for op := 0; op < 400; op++ {
+		for op := 0; op < 250; op++ {
 			var n int
-			switch r := rng.IntN(10); {
+			switch r := rng.IntN(16); {
 			case r == 0:
 				if err := epw.Flush(); err != nil {
 					t.Fatal(err)

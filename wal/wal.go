@@ -136,8 +136,17 @@ func Create(dir string, opts Options) (*WAL, error) {
 		return nil, fmt.Errorf("wal: negative segment size %d", segSize)
 	}
 	dir = filepath.Clean(dir)
-	if _, err := fs.Stat(dir); err == nil {
-		return nil, fmt.Errorf("wal: create %s: %w", dir, ErrExist)
+	// etcd's wal.Exist lists dir for *.wal files (an open that fails with
+	// ENOENT on the normal path). We refuse any existing dir, even an empty
+	// one etcd would reuse: Create never removes what it did not make.
+	// (Stat confirms an open that succeeded: NopFS opens anything.)
+	if d, err := fs.OpenDir(dir); err == nil {
+		d.Close()
+		if _, err := fs.Stat(dir); err == nil {
+			return nil, fmt.Errorf("wal: create %s: %w", dir, ErrExist)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
 	}
 
 	// Keep a temporary directory so initialization appears atomic.
@@ -248,8 +257,9 @@ func Create(dir string, opts Options) (*WAL, error) {
 }
 
 // createDirAll is etcd's fileutil.CreateDirAll for a directory that does
-// not exist: mkdir -p with mode 0700, then the writability probe of
-// fileutil.IsDirWriteable (create and remove dir/.touch).
+// not exist: mkdir -p with mode 0700, the writability probe of
+// fileutil.IsDirWriteable (create and remove dir/.touch), and the
+// emptiness check.
 func createDirAll(fs vfs.FS, dir string) error {
 	if err := mkdirAll(fs, dir); err != nil {
 		return err
@@ -266,7 +276,17 @@ func createDirAll(fs vfs.FS, dir string) error {
 	if err != nil {
 		return err
 	}
-	return fs.Remove(touch)
+	if err := fs.Remove(touch); err != nil {
+		return err
+	}
+	// etcd then lists the directory to check it is empty (open, getdents,
+	// close). A directory we just made is empty: open and close it only, so
+	// the calls on the disk stay the same.
+	d, err := fs.OpenDir(dir)
+	if err != nil {
+		return err
+	}
+	return d.Close()
 }
 
 func mkdirAll(fs vfs.FS, dir string) error {

@@ -85,10 +85,11 @@ func TestSyscallSequence(t *testing.T) {
 	defer w.Close()
 	tmpFirst := "wal.tmp/0000000000000000-0000000000000000.wal"
 	want := []string{
-		"stat wal err=stat " + filepath.Base(root) + "/wal: no such file or directory",
+		"opendir wal err=open " + filepath.Base(root) + "/wal: no such file or directory",
 		"stat wal.tmp err=stat " + filepath.Base(root) + "/wal.tmp: no such file or directory",
 		"mkdir wal.tmp",
 		"open wal.tmp/.touch", "write wal.tmp/.touch 0", "close wal.tmp/.touch", "remove wal.tmp/.touch",
+		"opendir wal.tmp", "close wal.tmp",
 		"open " + tmpFirst, "lock " + tmpFirst, "lseek " + tmpFirst + " =0",
 		"fallocate " + tmpFirst + " 8192@0", "lseek " + tmpFirst + " =0",
 		"write " + tmpFirst + " 64", // frames: crc 16, metadata "m" 24, snapshot 24
