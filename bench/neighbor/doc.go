@@ -1,0 +1,37 @@
+// Package neighbor generates noisy-neighbour disk load next to the etcd
+// workload: the logging agent, batch job or backup that shares etcd's disk in
+// the incidents users reproduce.
+//
+// # Spec syntax
+//
+// A neighbour is described by a spec, KIND[,key=value...]:
+//
+//	seqwrite   sequential pwrite(2) of bs bytes through the region, wrapping around
+//	randwrite  pwrite(2) of bs bytes at uniformly random bs-aligned offsets
+//	randread   pread(2) of bs bytes at random offsets (the region is laid out with writes first)
+//	seqread    pread(2) of bs bytes sequentially through the region (laid out first)
+//	fsync      small sequential pwrites, each followed by fsync(2) (a chatty database or log shipper)
+//	writeback  large buffered sequential pwrites and no sync: dirty pages pile up until the
+//	           kernel writes them back in storms (the logging-agent pattern); direct is refused
+//	trim       discards of bs bytes through the region: BLKDISCARD on a device,
+//	           fallocate(PUNCH_HOLE|KEEP_SIZE) on a file (laid out first, and each block is
+//	           written again before it is discarded again on later passes)
+//
+// Keys (sizes use IEC or SI units: 4KiB = 4096, 4KB = 4000):
+//
+//	bs=SIZE         block size of each operation
+//	qd=N            workers, each issuing one synchronous operation at a time (fio's
+//	                psync engine with numjobs=N, not libaio with iodepth=N)
+//	rate=SIZE       throughput limit in bytes per second (rate=200MiB, also rate=200MiB/s)
+//	iops=N          operation-rate limit (exclusive with rate)
+//	direct[=BOOL]   O_DIRECT with aligned buffers; bs must be a multiple of 4096
+//	size=SIZE       size of the file, or of the region of the device, the neighbour uses
+//	dir=PATH        directory of the neighbour's file (default: the run's directory)
+//	device=PATH     raw block device instead of a file (exclusive with dir)
+//	on=D,off=D      burst schedule: D on, D off, repeating (both or neither)
+//	start=D         delay before the first operation
+//	sync-every=N    fsync(2) after every N operations of a worker (0: never)
+//
+// Durations use Go syntax (5s, 250ms). Parse fills every default in, so a
+// Spec always states the whole load; String renders it back canonically.
+package neighbor
