@@ -116,6 +116,8 @@ type Result struct {
 	// PutLatency is the client-side put latency in ns, from each put's
 	// scheduled arrival to its reply (1 us .. 1 h, 3 significant digits).
 	PutLatency *hdrhistogram.Histogram `json:"-"`
+	// Warnings say why the numbers may not describe the disk alone.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // serial serialises calibrations: etcd's metrics are process-wide.
@@ -197,7 +199,22 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if res.Puts > 0 {
 		res.FsyncsPerPut = float64(res.WALFsync.Count) / float64(res.Puts)
 	}
+	res.Warnings = warnings(res)
 	return res, nil
+}
+
+// warnings flags runs in which etcd did not keep up with the arrivals: its
+// timings then include queueing and CPU starvation, not just the disk.
+func warnings(r *Result) []string {
+	var w []string
+	if over := r.Elapsed - r.Config.Duration; over > r.Config.Duration/10 && over > 500*time.Millisecond {
+		w = append(w, fmt.Sprintf("etcd fell behind %.0f puts/s: the last reply came %v after the window closed; "+
+			"the machine (CPU or disk) could not sustain the rate", r.Config.Rate, over.Round(time.Millisecond)))
+	}
+	if r.Errors > 0 {
+		w = append(w, fmt.Sprintf("%d puts failed", r.Errors))
+	}
+	return w
 }
 
 func (c *Config) fill() error {

@@ -113,6 +113,19 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+func TestWarnings(t *testing.T) {
+	cfg := Config{Rate: 1000, Duration: 20 * time.Second}
+	if w := warnings(&Result{Config: cfg, Elapsed: 20*time.Second + 30*time.Millisecond}); len(w) != 0 {
+		t.Errorf("on-time run warned: %v", w)
+	}
+	if w := warnings(&Result{Config: cfg, Elapsed: 23 * time.Second}); len(w) != 1 {
+		t.Errorf("late run: %v", w)
+	}
+	if w := warnings(&Result{Config: cfg, Elapsed: cfg.Duration, Errors: 3}); len(w) != 1 {
+		t.Errorf("failed puts: %v", w)
+	}
+}
+
 func TestKey(t *testing.T) {
 	d := &driver{cfg: Config{KeySpace: 100000}}
 	if k := d.key(42); k != "/registry/pods/default/pod-00042" {

@@ -197,6 +197,9 @@ func runReal(ctx context.Context, o options, rate float64) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
+	for _, w := range r.Warnings {
+		fmt.Println("  warning:", w)
+	}
 	return sample{
 		walMean: r.WALFsync.Mean, walP99: r.WALFsync.P99,
 		beMean: r.BackendCommit.Mean, beP99: r.BackendCommit.P99,
