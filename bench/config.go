@@ -68,12 +68,25 @@ type Config struct {
 	// Seed seeds the Poisson arrival process (0 = fixed default seed).
 	Seed int64
 	// EntrySize is the Data size of each raft entry; 0 picks the size that
-	// makes a one-entry Save write DefaultSaveBytes.
+	// makes a one-entry Save write DefaultSaveBytes. Ignored when ValueSize
+	// is set.
 	EntrySize int
+	// ValueSize models proposals instead: each carries a value of this
+	// size ("1KiB"), a uniform range ("1KiB-8KiB") or a named mix
+	// ("kubernetes"), and a key of KeySize bytes, wrapped as etcd wraps it
+	// (Request) into the entry's Data.
+	ValueSize string
+	// KeySize is the key length of each proposal (with ValueSize).
+	KeySize int
+	// Request is the shape of each proposal: RequestTxn (a Kubernetes
+	// update) or RequestPut (etcdctl put, etcdctl check perf).
+	Request string
 	// Batch is the number of entries per Save (closed loop) or per proposal
 	// (open loop).
 	Batch int
-	// Backend runs bbolt backend commits alongside the WAL (wal workload).
+	// Backend applies every entry to a bbolt backend on the same disk and
+	// commits it as etcd does (every 100 ms, or at 10,000 pending puts),
+	// concurrently with the WAL (wal workload only).
 	Backend bool
 	// Direct uses O_DIRECT (not yet supported).
 	Direct bool
@@ -123,7 +136,9 @@ func DefaultConfig() Config {
 		Duration:         20 * time.Second,
 		Arrivals:         ArrivalsConstant,
 		Batch:            1,
-		Backend:          false,
+		KeySize:          32,
+		Request:          RequestTxn,
+		Backend:          true,
 		P99Target:        DefaultP99Target,
 		BackendP99Target: DefaultBackendP99Target,
 		Warmup:           2 * time.Second,
@@ -183,8 +198,19 @@ func (c *Config) Validate() error {
 	if len(c.Neighbors) > 0 || c.Scenario != "" {
 		return fmt.Errorf("noisy neighbours are not supported yet (issue #4)")
 	}
-	if c.Backend && c.Workload == WorkloadWAL {
-		return fmt.Errorf("--backend is not supported yet (issue #3)")
+	if c.ValueSize != "" {
+		if _, err := ParseValueSize(c.ValueSize); err != nil {
+			return err
+		}
+		if c.EntrySize != 0 {
+			return fmt.Errorf("give either an entry size or a value size, not both")
+		}
+	}
+	if c.KeySize < 1 || c.KeySize > 1<<16 {
+		return fmt.Errorf("key size must be between 1 and 64KiB, got %d", c.KeySize)
+	}
+	if c.Request != RequestTxn && c.Request != RequestPut {
+		return fmt.Errorf("unknown request shape %q (want txn or put)", c.Request)
 	}
 	if c.StallThreshold <= 0 {
 		return fmt.Errorf("stall threshold must be positive")

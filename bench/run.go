@@ -70,6 +70,7 @@ func Run(ctx context.Context, cfg Config) (*report.Result, error) {
 	var wl workload
 	switch cfg.Workload {
 	case WorkloadFio:
+		cfg.Backend = false // fio's recipe has no backend
 		wl, err = newFioLoad(cfg, fsys, runDir, rec)
 	default:
 		wl, err = newWALLoad(cfg, fsys, runDir, rec)
@@ -95,6 +96,7 @@ func Run(ctx context.Context, cfg Config) (*report.Result, error) {
 	}
 	res.Environment = env
 	res.Saves, res.Entries, res.BytesWritten, res.Segments = c.saves, c.entries, c.bytes, c.segments
+	res.Extra = c.extra
 	res.Metrics = rec.metrics()
 	rec.mu.Lock()
 	res.Intervals = rec.intervals
@@ -122,8 +124,6 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, log io.W
 	go rec.watchdog(stopWatch)
 	defer close(stopWatch)
 
-	go func() { done <- wl.run(ctx, &stop) }()
-
 	total := cfg.Warmup + cfg.Duration
 	progress := time.NewTicker(time.Second)
 	defer progress.Stop()
@@ -135,9 +135,6 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, log io.W
 	var err error
 	finished := false
 	warming := cfg.Warmup > 0
-	if !warming {
-		rec.startMeasuring(time.Now())
-	}
 	var end <-chan time.Time
 	var measStart time.Time
 	second := 0
@@ -156,8 +153,12 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, log io.W
 		tickC = tick.C
 	}
 	if !warming {
+		rec.startMeasuring(time.Now())
 		startMeasured()
 	}
+	// NB: the workload starts after measuring did (without a warm-up), so
+	// its first operation is counted.
+	go func() { done <- wl.run(ctx, &stop) }()
 	for !finished {
 		select {
 		case <-warm.C:
@@ -295,6 +296,9 @@ func echoConfig(c Config) report.Config {
 		Ops:                c.Ops,
 		Rate:               c.Rate,
 		EntrySize:          c.EntrySize,
+		ValueSize:          c.ValueSize,
+		KeySize:            c.KeySize,
+		Request:            c.Request,
 		Batch:              c.Batch,
 		Backend:            c.Backend,
 		Direct:             c.Direct,

@@ -24,6 +24,7 @@ func testConfig(t *testing.T) Config {
 	cfg.Ops = 300
 	cfg.Warmup = 0
 	cfg.SegmentSize = 256 << 10
+	cfg.Backend = false
 	return cfg
 }
 
@@ -194,27 +195,32 @@ func TestWatchdogReportsStallWhileInFlight(t *testing.T) {
 }
 
 func TestWarmupExcluded(t *testing.T) {
+	rec := newRecorder(time.Second, nil)
+	s := rec.metric("m", true)
+	s.record(50 * time.Millisecond) // warm-up
+	s.begin(time.Now())
+	s.done(2 * time.Second) // a warm-up stall
+	rec.startMeasuring(time.Now())
+	s.record(time.Millisecond)
+	m := rec.metrics()["m"]
+	if m.Count != 1 || m.MaxNs >= int64(2*time.Millisecond) {
+		t.Fatalf("warm-up samples leaked: %+v", m)
+	}
+	if len(rec.stalls) != 0 {
+		t.Fatalf("a warm-up stall was recorded: %+v", rec.stalls)
+	}
+
+	// And Run reports the warm-up it did.
 	cfg := testConfig(t)
 	cfg.Ops = 0
-	cfg.Duration = 600 * time.Millisecond
-	cfg.Warmup = 600 * time.Millisecond
-	// Every fdatasync during the warm-up is slow; none after.
-	slowUntil := time.Now().Add(500 * time.Millisecond)
-	cfg.FS = errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op vfs.OpKind, _ string) error {
-		if op == vfs.OpFdatasync && time.Now().Before(slowUntil) {
-			time.Sleep(50 * time.Millisecond)
-		}
-		return nil
-	}))
+	cfg.Duration = 300 * time.Millisecond
+	cfg.Warmup = 500 * time.Millisecond
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fd := res.Metrics[report.MetricWALFdatasync]; fd.MaxNs >= int64(50*time.Millisecond) {
-		t.Fatalf("a warm-up fdatasync leaked into the histogram: max %s", time.Duration(fd.MaxNs))
-	}
-	if res.WarmupNs < int64(500*time.Millisecond) {
-		t.Fatalf("warmup_ns %d", res.WarmupNs)
+	if res.WarmupNs < int64(500*time.Millisecond) || res.DurationNs < int64(300*time.Millisecond) {
+		t.Fatalf("warmup_ns %d duration_ns %d", res.WarmupNs, res.DurationNs)
 	}
 }
 
@@ -271,4 +277,50 @@ func TestRunFio(t *testing.T) {
 		t.Fatalf("fio file %s", ops[1].Path)
 	}
 	assertClean(t, cfg.Dir)
+}
+
+func TestRunBackend(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Backend = true
+	cfg.Ops = 0
+	cfg.Duration = 1500 * time.Millisecond
+	cfg.Rate = 200
+	cfg.ValueSize = "1KiB"
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc := res.Metrics[report.MetricBackendCommit]
+	// etcd commits every 100 ms when puts are pending: ~15 in 1.5 s.
+	if bc == nil || bc.Count < 8 || bc.Count > 20 {
+		t.Fatalf("backend_commit %+v, want ~15 commits in 1.5 s", bc)
+	}
+	if len(res.Checks) != 2 || res.Checks[1].Metric != report.MetricBackendCommit {
+		t.Fatalf("checks %+v", res.Checks)
+	}
+	if n, _ := res.Extra["backend_puts"].(int64); n < res.Entries {
+		t.Fatalf("backend applied %v puts for %d entries", res.Extra["backend_puts"], res.Entries)
+	}
+	if sz, _ := res.Extra["backend_db_size_bytes"].(int64); sz < 200*1024 {
+		t.Fatalf("db size %v after ~300 puts of 1 KiB", res.Extra["backend_db_size_bytes"])
+	}
+	assertClean(t, cfg.Dir)
+}
+
+func TestRunValueSizeModel(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ValueSize = "1KiB"
+	cfg.Request = RequestPut
+	cfg.Ops = 100
+	cfg.SegmentSize = 64 << 20
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A 1 KiB put with a 32-byte key is a 1077-byte request; its frame and
+	// the HardState frame make ~1.15 KB per Save.
+	per := float64(res.BytesWritten) / float64(res.Saves)
+	if per < 1100 || per > 1200 {
+		t.Fatalf("%.0f bytes per Save for 1 KiB puts", per)
+	}
 }

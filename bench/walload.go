@@ -2,11 +2,14 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/etcdisk/etcdisk/bench/backend"
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal"
 	"github.com/etcdisk/etcdisk/wal/vfs"
@@ -58,8 +61,29 @@ type walLoad struct {
 	arrived []time.Duration
 	index   uint64
 
+	// With a value-size model, proposal i carries an entry of
+	// dataSizes[i%n] bytes and a value of valueSizes[i%n] bytes, drawn at
+	// setup so the hot path never allocates. Otherwise every entry is
+	// len(data) bytes.
+	data                  []byte
+	dataSizes, valueSizes []int
+	next                  int
+
+	// The backend applies committed entries on its own goroutine, as
+	// etcd's apply loop does, so a slow bbolt commit never delays a Save.
+	be       *backend.Backend
+	applyc   chan applyJob
+	applyWG  sync.WaitGroup
+	applyErr atomic.Pointer[error]
+
 	saves, entries atomic.Int64
 }
+
+// applyJob is a run of consecutive entries to apply to the backend.
+type applyJob struct{ first, n int }
+
+// proposalTable is how many proposals' sizes are drawn in advance.
+const proposalTable = 4096
 
 func newWALLoad(cfg Config, fs vfs.FS, runDir string, rec *recorder) (*walLoad, error) {
 	obs := &walObserver{
@@ -74,14 +98,21 @@ func newWALLoad(cfg Config, fs vfs.FS, runDir string, rec *recorder) (*walLoad, 
 	if size == 0 {
 		size = DefaultEntrySize()
 	}
-	data := make([]byte, size)
+	if cfg.ValueSize != "" {
+		dist, _ := ParseValueSize(cfg.ValueSize) // validated
+		l.dataSizes, l.valueSizes = proposalSizes(dist, cfg.Request, cfg.KeySize, proposalTable, cfg.Seed)
+		for _, d := range l.dataSizes {
+			size = max(size, d)
+		}
+	}
+	l.data = make([]byte, size)
 	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range data {
-		data[i] = byte(rng.Uint32())
+	for i := range l.data {
+		l.data[i] = byte(rng.Uint32())
 	}
 	l.ents = make([]wal.Entry, maxEntriesPerSave)
 	for i := range l.ents {
-		l.ents[i] = wal.Entry{Term: raftTerm, Data: data}
+		l.ents[i] = wal.Entry{Term: raftTerm, Data: l.data}
 	}
 	l.arrived = make([]time.Duration, 0, maxEntriesPerSave)
 	l.st = wal.HardState{Term: raftTerm, Vote: memberID}
@@ -98,7 +129,70 @@ func newWALLoad(cfg Config, fs vfs.FS, runDir string, rec *recorder) (*walLoad, 
 		return nil, err
 	}
 	l.w = w
+	if cfg.Backend {
+		if err := l.openBackend(fs, runDir); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
 	return l, nil
+}
+
+// openBackend opens the bbolt file where etcd keeps it (member/snap/db) and
+// starts the apply goroutine.
+func (l *walLoad) openBackend(fs vfs.FS, runDir string) error {
+	snap := filepath.Join(runDir, "member", "snap")
+	if err := fs.Mkdir(snap, 0o700); err != nil {
+		return err
+	}
+	commit := l.rec.metric(report.MetricBackendCommit, false)
+	be, err := backend.Open(backend.Config{
+		Path:     filepath.Join(snap, "db"),
+		OnCommit: func(d time.Duration, _ error) { commit.record(d) },
+	})
+	if err != nil {
+		return err
+	}
+	l.be = be
+	l.applyc = make(chan applyJob, 1024)
+	l.applyWG.Add(1)
+	go l.apply()
+	return nil
+}
+
+// apply puts every committed entry's key and value into the backend.
+func (l *walLoad) apply() {
+	defer l.applyWG.Done()
+	key := make([]byte, l.cfg.KeySize)
+	copy(key, "/registry/pods/default/pod-")
+	failed := false
+	for job := range l.applyc {
+		if failed {
+			continue // drain
+		}
+		for i := job.first; i < job.first+job.n; i++ {
+			// Keys cycle through a space of 100k, as objects are updated.
+			k := i % 100000
+			for j := len(key) - 1; j >= 0 && j >= len(key)-6; j-- {
+				key[j] = byte('0' + k%10)
+				k /= 10
+			}
+			val := l.data
+			if l.valueSizes != nil {
+				val = l.data[:l.valueSizes[i%len(l.valueSizes)]]
+			} else if len(val) > 45+3*len(key) {
+				// A fixed entry size: the value is what the request
+				// wraps (etcd-io-pattern.md: value + 3 x key + 45).
+				val = val[:len(val)-45-3*len(key)]
+			}
+			if err := l.be.Put(key, val); err != nil {
+				err = fmt.Errorf("backend: %w", err)
+				l.applyErr.Store(&err)
+				failed = true
+				break
+			}
+		}
+	}
 }
 
 // DefaultEntrySize is the entry Data size that makes a one-entry Save (one
@@ -113,15 +207,28 @@ func DefaultEntrySize() int {
 // save writes one Ready: n entries and the HardState, as etcd's raft loop.
 func (l *walLoad) save(n int) error {
 	ents := l.ents[:n]
+	first := l.next
 	for i := range ents {
 		l.index++
 		ents[i].Index = l.index
+		if l.dataSizes != nil {
+			ents[i].Data = l.data[:l.dataSizes[l.next%len(l.dataSizes)]]
+		}
+		l.next++
 	}
 	// The commit index in a Ready trails the last entry; its exact value
 	// only changes the varint size by a byte.
 	l.st.Commit = l.index
 	if err := l.w.Save(l.st, ents); err != nil {
 		return err
+	}
+	if l.be != nil {
+		if p := l.applyErr.Load(); p != nil {
+			return *p
+		}
+		// NB: blocks when the apply loop is 1024 Saves behind, as etcd
+		// stops taking proposals when applying falls too far behind.
+		l.applyc <- applyJob{first, n}
 	}
 	if l.rec.measuring.Load() {
 		l.saves.Add(1)
@@ -182,13 +289,34 @@ func (l *walLoad) runOpen(ctx context.Context, stop *atomic.Bool) error {
 	return nil
 }
 
-func (l *walLoad) close() error { return l.w.Close() }
+func (l *walLoad) close() error {
+	err := l.w.Close()
+	if l.be != nil {
+		close(l.applyc)
+		l.applyWG.Wait()
+		if berr := l.be.Close(); err == nil {
+			err = berr
+		}
+	}
+	return err
+}
 
 func (l *walLoad) counts() counts {
-	return counts{
+	c := counts{
 		saves:    l.saves.Load(),
 		entries:  l.entries.Load(),
 		bytes:    l.w.BytesWritten(),
 		segments: l.w.Segments(),
 	}
+	if l.be != nil {
+		st := l.be.Stats()
+		c.extra = map[string]any{
+			"backend_db_size_bytes": st.SizeBytes,
+			"backend_db_file_bytes": st.FileBytes,
+			"backend_commits":       st.Commits,
+			"backend_puts":          st.Puts,
+			"backend_keys":          st.Keys,
+		}
+	}
+	return c
 }

@@ -20,6 +20,7 @@ type workload interface {
 type counts struct {
 	saves, entries, bytes int64
 	segments              int
+	extra                 map[string]any // workload facts for Result.Extra
 }
 
 // sleepUntil idles until the monotonic offset target (from epoch), waking

@@ -64,6 +64,9 @@ type Config struct {
 	Ops                int64    `json:"ops,omitempty"`
 	Rate               float64  `json:"rate,omitempty"` // proposals/s; 0 = closed loop
 	EntrySize          int      `json:"entry_size"`
+	ValueSize          string   `json:"value_size,omitempty"`
+	KeySize            int      `json:"key_size,omitempty"`
+	Request            string   `json:"request,omitempty"`
 	Batch              int      `json:"batch"`
 	Backend            bool     `json:"backend"`
 	Direct             bool     `json:"direct"`

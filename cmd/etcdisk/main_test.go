@@ -219,8 +219,12 @@ func TestRunJSON(t *testing.T) {
 	if res.Metrics["wal_write"].Count < 400 {
 		t.Fatalf("wal_write count %d", res.Metrics["wal_write"].Count)
 	}
-	if len(res.Checks) != 1 || res.Checks[0].Metric != "wal_fdatasync" {
+	// The backend is on by default: both of etcd's targets are judged.
+	if len(res.Checks) != 2 || res.Checks[0].Metric != "wal_fdatasync" || res.Checks[1].Metric != "backend_commit" {
 		t.Fatalf("checks %+v", res.Checks)
+	}
+	if res.Metrics["backend_commit"].Count < 1 {
+		t.Fatalf("no backend commit: %+v", res.Metrics["backend_commit"])
 	}
 	if res.Environment.Filesystem == "" || res.Environment.Kernel == "" || res.Environment.CPUs == 0 {
 		t.Fatalf("environment %+v", res.Environment)
@@ -230,7 +234,7 @@ func TestRunJSON(t *testing.T) {
 
 func TestRunTextAndOut(t *testing.T) {
 	dir, out := t.TempDir(), filepath.Join(t.TempDir(), "results")
-	r := etcdisk(t, "run", "--dir", dir, "--ops", "300", "--warmup", "0s", "--out", out)
+	r := etcdisk(t, "run", "--dir", dir, "--ops", "300", "--warmup", "0s", "--out", out, "--backend=false")
 	if r.code == 2 {
 		t.Fatalf("exit 2: %s", r.stderr)
 	}
@@ -257,7 +261,7 @@ func TestRunFioWorkload(t *testing.T) {
 		t.Fatalf("%v\n%s\n%s", err, r.stdout, r.stderr)
 	}
 	if res.Workload != "fio" || res.Saves != 200 || res.Metrics["wal_fdatasync"].Count != 200 || res.Metrics["wal_write"].Count != 200 {
-		t.Fatalf("fio run: %+v", res)
+		t.Fatalf("fio run: saves %d, metrics %+v", res.Saves, res.Metrics)
 	}
 	assertNoRunFolder(t, dir)
 }

@@ -1,0 +1,159 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// Request shapes: what one proposal's raft entry carries.
+const (
+	// RequestPut is a plain Put, as etcdctl put and `etcdctl check perf`
+	// send (and etcdisk calibrate).
+	RequestPut = "put"
+	// RequestTxn is a Kubernetes update: a Txn comparing the key's mod
+	// revision, putting the value on success and reading the key on failure.
+	RequestTxn = "txn"
+)
+
+// ValueDist is a distribution of value sizes, from --value-size.
+type ValueDist struct {
+	spec     string
+	min, max int     // uniform in [min, max]; min == max: fixed
+	mix      []mixed // a named mix (when set, min/max are unused)
+}
+
+type mixed struct {
+	weight int
+	size   int
+	what   string
+}
+
+// kubernetesMix is a coarse picture of what a Kubernetes control plane
+// writes: many small lease and endpoint updates, events, pod status
+// updates, and a tail of large objects (ConfigMaps, CRDs). Sizes are the
+// serialized protobuf objects; the weights are per update.
+var kubernetesMix = []mixed{
+	{40, 450, "leases, endpoint slices"},
+	{30, 1200, "events"},
+	{20, 4500, "pod status updates"},
+	{9, 16 << 10, "deployments, replica sets, config maps"},
+	{1, 128 << 10, "large config maps, CRDs"},
+}
+
+// String renders the distribution as parsed.
+func (v ValueDist) String() string { return v.spec }
+
+// KubernetesMixHelp lists the kubernetes mix, one share per line, for --help.
+func KubernetesMixHelp() string {
+	var b strings.Builder
+	for _, m := range kubernetesMix {
+		fmt.Fprintf(&b, "\n          %3d%%  %6s B  %s", m.weight, fmtSize(m.size), m.what)
+	}
+	return b.String()
+}
+
+func fmtSize(n int) string {
+	if n >= 1024 && n%1024 == 0 {
+		return fmt.Sprintf("%dKi", n/1024)
+	}
+	return fmt.Sprint(n)
+}
+
+// ParseValueSize parses --value-size: a fixed size ("1KiB"), a uniform
+// range ("1KiB-8KiB") or a named mix ("kubernetes").
+func ParseValueSize(s string) (ValueDist, error) {
+	t := strings.TrimSpace(s)
+	if t == "kubernetes" || t == "k8s" {
+		return ValueDist{spec: "kubernetes", mix: kubernetesMix}, nil
+	}
+	lo, hi, isRange := strings.Cut(t, "-")
+	if isRange && lo == "" {
+		return ValueDist{}, fmt.Errorf("value size %q is negative", s)
+	}
+	a, err := ParseSize(lo)
+	if err != nil {
+		return ValueDist{}, fmt.Errorf("bad value size %q (want e.g. 1KiB, 1KiB-8KiB or kubernetes)", s)
+	}
+	b := a
+	if isRange {
+		if b, err = ParseSize(hi); err != nil {
+			return ValueDist{}, fmt.Errorf("bad value size range %q (want e.g. 1KiB-8KiB)", s)
+		}
+		if b < a {
+			return ValueDist{}, fmt.Errorf("value size range %q goes backwards", s)
+		}
+	}
+	if b > maxValueSize {
+		return ValueDist{}, fmt.Errorf("value size %q is over etcd's 1.5 MiB request limit", s)
+	}
+	return ValueDist{spec: t, min: int(a), max: int(b)}, nil
+}
+
+// maxValueSize is etcd's default --max-request-bytes (1.5 MiB).
+const maxValueSize = 1536 << 10
+
+func (v ValueDist) sample(rng *rand.Rand) int {
+	if v.mix != nil {
+		total := 0
+		for _, m := range v.mix {
+			total += m.weight
+		}
+		x := rng.IntN(total)
+		for _, m := range v.mix {
+			if x < m.weight {
+				return m.size
+			}
+			x -= m.weight
+		}
+	}
+	if v.max == v.min {
+		return v.min
+	}
+	return v.min + rng.IntN(v.max-v.min+1)
+}
+
+// RequestSize is the exact size of the marshalled InternalRaftRequest that
+// etcd puts in a raft entry's Data for one request of the given shape, key
+// and value size. It marshals etcd's own types (off the measured path).
+func RequestSize(shape string, keySize, valueSize int) int {
+	key, val := make([]byte, keySize), make([]byte, valueSize)
+	// Request IDs are 64-bit (member ID bits + a counter): 9-10 byte varints.
+	hdr := &pb.RequestHeader{ID: 0x7a5e9b3c1d2f4e6a}
+	put := &pb.PutRequest{Key: key, Value: val}
+	r := &pb.InternalRaftRequest{Header: hdr}
+	if shape == RequestTxn {
+		r.Txn = &pb.TxnRequest{
+			Compare: []*pb.Compare{{
+				Key: key, Target: pb.Compare_MOD, Result: pb.Compare_EQUAL,
+				TargetUnion: &pb.Compare_ModRevision{ModRevision: 123456789},
+			}},
+			Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{RequestPut: put}}},
+			Failure: []*pb.RequestOp{{Request: &pb.RequestOp_RequestRange{RequestRange: &pb.RangeRequest{Key: key}}}},
+		}
+	} else {
+		r.Put = put
+	}
+	return proto.Size(r)
+}
+
+// proposalSizes pre-draws n proposals' (entry data size, value size): the
+// hot path cycles through them and never allocates.
+func proposalSizes(dist ValueDist, shape string, keySize, n int, seed int64) (data, values []int) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x51a7e))
+	cache := map[int]int{}
+	data, values = make([]int, n), make([]int, n)
+	for i := range data {
+		v := dist.sample(rng)
+		d, ok := cache[v]
+		if !ok {
+			d = RequestSize(shape, keySize, v)
+			cache[v] = d
+		}
+		data[i], values[i] = d, v
+	}
+	return data, values
+}
