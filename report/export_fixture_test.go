@@ -2,21 +2,65 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// exportTestResult builds a deterministic 30-second Result: a healthy disk
+var exportFixture struct {
+	once sync.Once
+	r    *Result
+	err  error
+}
+
+// exportTestResult returns a fresh copy of the fixture built by
+// buildExportTestResult (built once: recording and encoding its 150
+// histograms is slow under -race).
+func exportTestResult(t testing.TB) *Result {
+	t.Helper()
+	exportFixture.once.Do(func() { exportFixture.r, exportFixture.err = buildExportTestResult() })
+	if exportFixture.err != nil {
+		t.Fatal(exportFixture.err)
+	}
+	return exportCloneResult(exportFixture.r)
+}
+
+// exportCloneResult copies everything a test may change (the encoded
+// histograms are immutable strings).
+func exportCloneResult(in *Result) *Result {
+	r := *in
+	r.Metrics = map[string]*Metric{}
+	for k, m := range in.Metrics {
+		c := *m
+		r.Metrics[k] = &c
+	}
+	r.Checks = slices.Clone(in.Checks)
+	r.Stalls = slices.Clone(in.Stalls)
+	r.Neighbors = slices.Clone(in.Neighbors)
+	r.Warnings = slices.Clone(in.Warnings)
+	r.Config.Neighbors = slices.Clone(in.Config.Neighbors)
+	r.Environment.Warnings = slices.Clone(in.Environment.Warnings)
+	r.Intervals = make([]Interval, len(in.Intervals))
+	for i, iv := range in.Intervals {
+		iv.Metrics = maps.Clone(iv.Metrics)
+		iv.Active = slices.Clone(iv.Active)
+		r.Intervals[i] = iv
+	}
+	return &r
+}
+
+// buildExportTestResult builds a deterministic 30-second Result: a healthy disk
 // (WAL fdatasync ~2 ms) disturbed by one write neighbour switched on for
 // seconds 10-19 (fdatasync ~9 ms with a tail), every interval with its
 // histogram, plus checks, stalls and warnings. It depends only on the
 // model, NewHistogram and NewMetric, so its renderings are stable goldens.
-func exportTestResult(t testing.TB) *Result {
-	t.Helper()
+func buildExportTestResult() (*Result, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const seconds = 30
 	start := time.Date(2026, 3, 14, 9, 26, 53, 589_000_000, time.UTC)
@@ -75,7 +119,7 @@ func exportTestResult(t testing.TB) *Result {
 					v *= 6 // the tail a busy disk adds
 				}
 				if err := h.RecordValue(int64(v)); err != nil {
-					t.Fatal(err)
+					return nil, err
 				}
 			}
 			if on && s == 14 && n == MetricWALFdatasync {
@@ -113,7 +157,7 @@ func exportTestResult(t testing.TB) *Result {
 		}
 	}
 	r.Reason = fmt.Sprintf("WAL fdatasync p99 %s vs target 10ms", FormatDuration(time.Duration(r.Metrics[MetricWALFdatasync].P99Ns)))
-	return r
+	return r, nil
 }
 
 // exportKnownResult is a tiny Result with one metric whose every value is
