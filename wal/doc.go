@@ -43,7 +43,8 @@ Create(dir):
 	open dir.tmp/0000000000000000-0000000000000000.wal O_WRONLY|O_CREAT 0600
 	fcntl F_OFD_SETLKW; fallocate(fd, 0, 0, segment size)  (ENOTSUP: ftruncate)
 	write (crc, metadata, snapshot records); fdatasync
-	rename dir.tmp -> dir; [pipeline starts]; open dir (kept for later syncs)
+	unlink+rmdir dir (ENOENT); rename dir.tmp -> dir
+	[pipeline starts]; open dir (kept for later syncs)
 	open parent; fsync parent; close parent
 
 Save(state, entries):
@@ -92,8 +93,9 @@ OpDirFsync; its wal_write metric is OpWrite.
 
 # Errors
 
-Create returns an error wrapping ErrExist (and os.ErrExist) when dir
-exists; Save returns ErrClosed after Close. Errors of the file system are
+Create returns an error wrapping ErrExist (and os.ErrExist) when dir or
+dir.tmp exists (etcd would reuse an empty dir and remove a leftover
+dir.tmp: Create never removes what it did not make); Save returns ErrClosed after Close. Errors of the file system are
 returned as they come (wrapped *os.PathError from vfs.Default); after a
 failed Save the WAL is in an undefined state, as etcd's (which panics).
 */

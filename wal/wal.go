@@ -151,12 +151,12 @@ func Create(dir string, opts Options) (*WAL, error) {
 		return nil, err
 	}
 
-	// Keep a temporary directory so initialization appears atomic.
+	// Keep a temporary directory so initialization appears atomic. etcd
+	// removes a leftover dir.tmp; we refuse it (never remove what this
+	// Create did not make).
 	tmp := dir + ".tmp"
 	if _, err := fs.Stat(tmp); err == nil {
-		if err := fs.RemoveAll(tmp); err != nil {
-			return nil, err
-		}
+		return nil, fmt.Errorf("wal: create %s: %s: %w", dir, tmp, ErrExist)
 	}
 	defer fs.RemoveAll(tmp)
 	if err := createDirAll(fs, tmp); err != nil {
@@ -209,8 +209,10 @@ func Create(dir string, opts Options) (*WAL, error) {
 		return fail(err)
 	}
 
-	// renameWAL
-	if err := fs.RemoveAll(dir); err != nil {
+	// renameWAL. etcd calls os.RemoveAll(dir); for a dir that does not
+	// exist that is the same unlink and rmdir (both ENOENT) as Remove, which
+	// at worst removes an empty directory.
+	if err := fs.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fail(err)
 	}
 	if err := w.rename(tmp, dir); err != nil {

@@ -94,7 +94,7 @@ func TestSyscallSequence(t *testing.T) {
 		"fallocate " + tmpFirst + " 8192@0", "lseek " + tmpFirst + " =0",
 		"write " + tmpFirst + " 64", // frames: crc 16, metadata "m" 24, snapshot 24
 		"fdatasync " + tmpFirst,
-		"removeall wal", "rename wal.tmp -> wal", "opendir wal", "opendir " + filepath.Base(root),
+		"remove wal err=remove " + filepath.Base(root) + "/wal: no such file or directory", "rename wal.tmp -> wal", "opendir wal", "opendir " + filepath.Base(root),
 		"fsync " + filepath.Base(root), "close " + filepath.Base(root),
 		"removeall wal.tmp",
 	}
@@ -399,6 +399,20 @@ func TestCreateRefusesExistingDir(t *testing.T) {
 	_, err := Create(dir, Options{})
 	if !errors.Is(err, ErrExist) || !errors.Is(err, os.ErrExist) {
 		t.Fatalf("Create on an existing dir: %v", err)
+	}
+	// A leftover dir.tmp is refused too, and left alone.
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "wal.tmp"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "wal.tmp", "keep"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Create(filepath.Join(root, "wal"), Options{}); !errors.Is(err, ErrExist) {
+		t.Fatalf("Create with a leftover wal.tmp: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "wal.tmp", "keep")); err != nil {
+		t.Fatalf("Create touched a directory it did not make: %v", err)
 	}
 }
 
