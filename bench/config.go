@@ -90,9 +90,12 @@ type Config struct {
 	Backend bool
 	// Direct uses O_DIRECT (not yet supported).
 	Direct bool
-	// Neighbors are noisy-neighbour specs (not yet supported).
+	// Neighbors are noisy-neighbour specs (KIND[,key=value...], see package
+	// neighbor) run concurrently with the workload, on the same disk unless
+	// a spec names a dir or device.
 	Neighbors []string
-	// Scenario is a named neighbour preset (not yet supported).
+	// Scenario is a named neighbour preset (neighbor.Scenarios), added to
+	// Neighbors.
 	Scenario string
 	// P99Target and BackendP99Target are the targets the verdict uses.
 	P99Target        time.Duration
@@ -195,8 +198,8 @@ func (c *Config) Validate() error {
 	if c.Direct {
 		return fmt.Errorf("--direct is not supported yet: direct I/O comes with issue #6")
 	}
-	if len(c.Neighbors) > 0 || c.Scenario != "" {
-		return fmt.Errorf("noisy neighbours are not supported yet (issue #4)")
+	if _, err := resolveNeighbors(*c); err != nil {
+		return err
 	}
 	if c.ValueSize != "" {
 		if _, err := ParseValueSize(c.ValueSize); err != nil {

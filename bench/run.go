@@ -80,8 +80,17 @@ func Run(ctx context.Context, cfg Config) (*report.Result, error) {
 		return nil, fmt.Errorf("cannot set up the %s workload in %s: %w", cfg.Workload, cfg.Dir, err)
 	}
 
-	res, runErr := drive(ctx, cfg, rec, wl, log)
-	closeErr := wl.close()
+	specs, _ := resolveNeighbors(cfg) // validated
+	nset := declareNeighbors(specs, rec)
+	if err := nset.start(ctx, fsys, runDir); err != nil {
+		wl.close()
+		cleanup()
+		return nil, err
+	}
+
+	res, runErr := drive(ctx, cfg, rec, wl, nset, log)
+	neighbors, nerr := nset.stop()
+	closeErr := errors.Join(wl.close(), nerr)
 	cleanup()
 	if runErr == nil && closeErr != nil && !res.Interrupted {
 		runErr = closeErr
@@ -97,6 +106,7 @@ func Run(ctx context.Context, cfg Config) (*report.Result, error) {
 	res.Environment = env
 	res.Saves, res.Entries, res.BytesWritten, res.Segments = c.saves, c.entries, c.bytes, c.segments
 	res.Extra = c.extra
+	res.Neighbors = neighbors
 	res.Metrics = rec.metrics()
 	rec.mu.Lock()
 	res.Intervals = rec.intervals
@@ -116,7 +126,7 @@ func Run(ctx context.Context, cfg Config) (*report.Result, error) {
 }
 
 // drive runs the workload through warm-up and the measured phase.
-func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, log io.Writer) (*report.Result, error) {
+func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, nset *neighborSet, log io.Writer) (*report.Result, error) {
 	res := &report.Result{StartTime: time.Now().UTC()}
 	var stop atomic.Bool
 	done := make(chan error, 1)
@@ -166,7 +176,7 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, log io.W
 				startMeasured()
 			}
 		case <-tickC:
-			rec.roll(second, nil)
+			rec.roll(second, nset.active())
 			second++
 		case <-progress.C:
 			if cfg.Progress != nil {
@@ -197,7 +207,7 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, log io.W
 		measStart = now
 	}
 	rec.ongoingStalls(now)
-	rec.roll(second, nil) // the last, partial second
+	rec.roll(second, nset.active()) // the last, partial second
 	// NB: what happens after this (closing the WAL syncs it) is not part
 	// of the measurement, and the interval series must sum to the totals.
 	rec.measuring.Store(false)

@@ -324,3 +324,52 @@ func TestRunValueSizeModel(t *testing.T) {
 		t.Fatalf("%.0f bytes per Save for 1 KiB puts", per)
 	}
 }
+
+func TestRunWithNeighbors(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Ops = 0
+	cfg.Duration = 3 * time.Second
+	cfg.Neighbors = []string{"seqwrite,bs=64KiB,rate=8MiB,size=32MiB,on=1s,off=1s"}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Neighbors) != 1 {
+		t.Fatalf("neighbours %+v", res.Neighbors)
+	}
+	nb := res.Neighbors[0]
+	if nb.Name != "neighbor_1_seqwrite" || nb.Ops == 0 || nb.MBps <= 0 || nb.Errors != 0 {
+		t.Fatalf("neighbour accounting %+v", nb)
+	}
+	if m := res.Metrics[nb.Name]; m == nil || m.Count == 0 {
+		t.Fatalf("no latency histogram for the neighbour: %+v", m)
+	}
+	// The burst schedule shows in the interval series: some seconds on,
+	// some off.
+	on, off := 0, 0
+	for _, iv := range res.Intervals {
+		if len(iv.Active) == 1 && iv.Active[0] == nb.Name {
+			on++
+		} else {
+			off++
+		}
+	}
+	if on == 0 || off == 0 {
+		t.Fatalf("intervals on %d off %d: the burst schedule is not marked", on, off)
+	}
+	assertClean(t, cfg.Dir)
+}
+
+func TestBadNeighborSpecIsAConfigError(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Neighbors = []string{"seqwrite,frobs=3"}
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "frobs") {
+		t.Fatalf("err %v, want one naming the bad key", err)
+	}
+	cfg.Neighbors = nil
+	cfg.Scenario = "tuesday"
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "tuesday") {
+		t.Fatalf("err %v, want one naming the unknown scenario", err)
+	}
+	assertClean(t, cfg.Dir)
+}

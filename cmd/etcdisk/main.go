@@ -81,6 +81,10 @@ func commands() []command {
 }
 
 func main() {
+	// NB: a closed pipe on stdout (etcdisk run | head) must not kill us
+	// before the run folder is removed: with SIGPIPE caught, writes fail
+	// with EPIPE instead and the run ends normally.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
