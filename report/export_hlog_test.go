@@ -105,3 +105,62 @@ func TestWriteHlogDeterministic(t *testing.T) {
 		t.Error("two renderings of one result differ")
 	}
 }
+
+// TestWriteHlogLinesAreTheLibrarys: each interval line, written from the
+// saved payload, is byte for byte what HistogramLogWriter prints for the
+// decoded histogram.
+func TestWriteHlogLinesAreTheLibrarys(t *testing.T) {
+	r := exportTestResult(t)
+	var buf bytes.Buffer
+	if err := WriteHlog(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	startMs := r.StartTime.UnixMilli()
+	var lib bytes.Buffer
+	lw := hdrhistogram.NewHistogramLogWriter(&lib)
+	lw.SetBaseTime(startMs - startMs%1000)
+	for _, iv := range r.Intervals {
+		names := make([]string, 0, len(iv.Metrics))
+		for n := range iv.Metrics {
+			names = append(names, n)
+		}
+		sortMetricNames(names)
+		for _, n := range names {
+			h, err := iv.Metrics[n].Hist()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.SetTag(n)
+			h.SetStartTimeMs(startMs + iv.StartNs/1e6)
+			h.SetEndTimeMs(startMs + iv.StartNs/1e6 + 1000)
+			if err := lw.OutputIntervalHistogram(h); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var ours []string
+	for _, l := range strings.SplitAfter(buf.String(), "\n") {
+		if strings.HasPrefix(l, "Tag=") {
+			ours = append(ours, l)
+		}
+	}
+	want := strings.SplitAfter(strings.TrimSuffix(lib.String(), "\n"), "\n")
+	if len(ours) != len(want) {
+		t.Fatalf("%d interval lines, library %d", len(ours), len(want))
+	}
+	for i := range ours {
+		if strings.TrimSuffix(ours[i], "\n") != strings.TrimSuffix(want[i], "\n") {
+			t.Fatalf("line %d:\n%.120s\nlibrary:\n%.120s", i, ours[i], want[i])
+		}
+	}
+}
+
+func TestWriteHlogRejectsCorruptPayload(t *testing.T) {
+	r := exportKnownResult(t, map[int64]int64{1e6: 2})
+	im := r.Intervals[0].Metrics[MetricWALFdatasync]
+	im.Histogram = "HIST,\nTag=evil"
+	r.Intervals[0].Metrics[MetricWALFdatasync] = im
+	if err := WriteHlog(&bytes.Buffer{}, r); err == nil {
+		t.Error("a payload that would break the line format was written")
+	}
+}

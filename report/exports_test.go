@@ -137,3 +137,21 @@ func TestWriteAllSanitizesMetricFileNames(t *testing.T) {
 		t.Error("a metric name escaped the output directory")
 	}
 }
+
+// BenchmarkRender: the cost of each export of a 30-second result with five
+// metrics (150 interval histograms).
+func BenchmarkRender(b *testing.B) {
+	r := exportTestResult(b)
+	for _, format := range []string{"text", "json", "hgrm", "hlog", "prom", "html"} {
+		b.Run(format, func(b *testing.B) {
+			var buf bytes.Buffer
+			for b.Loop() {
+				buf.Reset()
+				if err := Render(&buf, r, format); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.SetBytes(int64(buf.Len()))
+		})
+	}
+}

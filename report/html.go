@@ -60,8 +60,17 @@ type htmlMetric struct {
 }
 
 type htmlChart struct {
-	Name, Title string
-	Chart       template.HTML
+	Name, Title, Step string
+	Chart             template.HTML
+}
+
+// htmlStepNote says how a long run's timeline is drawn.
+func htmlStepNote(seconds int) string {
+	step := (seconds + htmlMaxTimePoints - 1) / htmlMaxTimePoints
+	if step <= 1 {
+		return "per second"
+	}
+	return fmt.Sprintf("in steps of %ds (median p50; worst second's p99 and max)", step)
 }
 
 // htmlMetricTitles names etcd's metrics as its dashboards do.
@@ -228,7 +237,7 @@ func newHTMLView(r *Result) (*htmlView, error) {
 		}
 		v.Metrics = append(v.Metrics, hm)
 		if !strings.HasPrefix(name, "neighbor_") && len(r.Intervals) > 0 {
-			v.Timelines = append(v.Timelines, htmlChart{Name: name, Title: htmlMetricTitle(name), Chart: htmlTimeline(r, name, targets[name])})
+			v.Timelines = append(v.Timelines, htmlChart{Name: name, Title: htmlMetricTitle(name), Chart: htmlTimeline(r, name, targets[name]), Step: htmlStepNote(len(r.Intervals))})
 		}
 	}
 
@@ -407,7 +416,7 @@ footer { margin-top:36px; font-size:12px; color:var(--muted); }
 {{if .Timelines}}<section>
 <h2>Latency over time</h2>
 {{range .Timelines}}<div class="card" style="margin-bottom:18px">
-<h3>{{.Title}} <code class="muted">{{.Name}}</code>, per second</h3>
+<h3>{{.Title}} <code class="muted">{{.Name}}</code>, {{.Step}}</h3>
 {{.Chart}}
 </div>
 {{end}}</section>{{end}}

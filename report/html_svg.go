@@ -5,6 +5,7 @@ import (
 	"html"
 	"html/template"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -396,23 +397,23 @@ func htmlTimeline(r *Result, name string, targetNs int64) template.HTML {
 	}
 
 	// series, broken where a second has no sample
+	points := htmlTimelinePoints(r, name)
 	for _, ser := range []struct {
-		label, color, width, extra string
-		v                          func(IntervalMetric) int64
+		color, width, extra string
+		v                   func(htmlTimePoint) int64
 	}{
-		{"max", htmlColorMax, "1.2", ` stroke-dasharray="3 2"`, func(im IntervalMetric) int64 { return im.MaxNs }},
-		{"p99", htmlColorP99, "2", "", func(im IntervalMetric) int64 { return im.P99Ns }},
-		{"p50", htmlColorP50, "2", "", func(im IntervalMetric) int64 { return im.P50Ns }},
+		{htmlColorMax, "1.2", ` stroke-dasharray="3 2"`, func(p htmlTimePoint) int64 { return p.max }},
+		{htmlColorP99, "2", "", func(p htmlTimePoint) int64 { return p.p99 }},
+		{htmlColorP50, "2", "", func(p htmlTimePoint) int64 { return p.p50 }},
 	} {
 		var run []string
-		for _, iv := range r.Intervals {
-			im, ok := iv.Metrics[name]
-			if !ok || im.Count == 0 {
+		for _, p := range points {
+			if p.gap {
 				s.polyline(run, ser.color, ser.width, ser.extra)
 				run = nil
 				continue
 			}
-			run = append(run, htmlNum(xpos(float64(iv.StartNs)/1e9+0.5))+","+htmlNum(a.pos(float64(ser.v(im)))))
+			run = append(run, htmlNum(xpos(p.sec))+","+htmlNum(a.pos(float64(ser.v(p)))))
 		}
 		s.polyline(run, ser.color, ser.width, ser.extra)
 	}
@@ -437,6 +438,48 @@ func htmlTimeline(r *Result, name string, targetNs int64) template.HTML {
 	s.legend(f, items)
 	s.f(`</svg>`)
 	return s.html()
+}
+
+// htmlMaxTimePoints bounds the points of a timeline: about one per two
+// pixels; longer runs are drawn in steps of several seconds.
+const htmlMaxTimePoints = 600
+
+type htmlTimePoint struct {
+	sec           float64 // x: middle of the step
+	p50, p99, max int64
+	gap           bool // no sample in the step
+}
+
+// htmlTimelinePoints reduces a metric's seconds to at most
+// htmlMaxTimePoints steps. A step of several seconds shows the median of
+// their p50s and the worst of their p99s and maxima, so a bad second is
+// never averaged away.
+func htmlTimelinePoints(r *Result, name string) []htmlTimePoint {
+	step := (len(r.Intervals) + htmlMaxTimePoints - 1) / htmlMaxTimePoints
+	step = max(step, 1)
+	var out []htmlTimePoint
+	for i := 0; i < len(r.Intervals); i += step {
+		group := r.Intervals[i:min(i+step, len(r.Intervals))]
+		first, last := float64(group[0].StartNs)/1e9, float64(group[len(group)-1].StartNs)/1e9+1
+		p := htmlTimePoint{sec: (first + last) / 2, gap: true}
+		var p50s []int64
+		for _, iv := range group {
+			im, ok := iv.Metrics[name]
+			if !ok || im.Count == 0 {
+				continue
+			}
+			p.gap = false
+			p50s = append(p50s, im.P50Ns)
+			p.p99 = max(p.p99, im.P99Ns)
+			p.max = max(p.max, im.MaxNs)
+		}
+		if len(p50s) > 0 {
+			slices.Sort(p50s)
+			p.p50 = p50s[len(p50s)/2]
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // htmlSeconds labels a time tick: 0s, 45s, 2m, 2m30s, 1h5m.
