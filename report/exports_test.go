@@ -155,3 +155,30 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+// TestRenderMinimalResults: a result with nothing measured (a run that
+// failed at once) renders in every format but hgrm, which says why; an
+// empty metric renders as an empty distribution.
+func TestRenderMinimalResults(t *testing.T) {
+	for _, r := range []*Result{
+		{Schema: Schema, Verdict: VerdictError, Error: "open /dev/sdz: no such device"},
+		{Schema: Schema, Verdict: VerdictPass, Metrics: map[string]*Metric{MetricWALFdatasync: {}}, Intervals: []Interval{{}}},
+	} {
+		for _, format := range Formats {
+			var b bytes.Buffer
+			err := Render(&b, r, format)
+			if format == "hgrm" && len(r.Metrics) == 0 {
+				if err == nil {
+					t.Errorf("%s: hgrm of a result without histograms: no error", r.Verdict)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s %s: %v", r.Verdict, format, err)
+			}
+		}
+		if err := WriteAll(t.TempDir(), r); err != nil {
+			t.Errorf("%s: WriteAll: %v", r.Verdict, err)
+		}
+	}
+}

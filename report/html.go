@@ -118,7 +118,7 @@ func newHTMLView(r *Result) (*htmlView, error) {
 		env.Path,
 		htmlJoin(" ", env.Device, htmlParen(env.DeviceModel)),
 		htmlTime(r.StartTime),
-		htmlDur(r.DurationNs)+" measured",
+		htmlIf(r.DurationNs > 0, htmlDur(r.DurationNs)+" measured"),
 	)
 	if r.Interrupted {
 		v.Banners = append(v.Banners, "Interrupted after "+htmlDur(r.DurationNs)+": the numbers cover only the part that ran.")
@@ -163,7 +163,7 @@ func newHTMLView(r *Result) (*htmlView, error) {
 	v.Run = htmlPairs(
 		"Workload", wl,
 		"Scenario", c.Scenario,
-		"Measured", htmlDur(r.DurationNs)+htmlIf(r.WarmupNs > 0, " after "+htmlDur(r.WarmupNs)+" warm-up"),
+		"Measured", htmlIf(r.DurationNs > 0, htmlDur(r.DurationNs)+htmlIf(r.WarmupNs > 0, " after "+htmlDur(r.WarmupNs)+" warm-up")),
 		"Rate", rate,
 		"Entry size", htmlIf(c.EntrySize > 0, humanize.IBytes(uint64(c.EntrySize))),
 		"Batch", htmlIf(c.Batch > 0, strconv.Itoa(c.Batch)),
@@ -254,8 +254,8 @@ func newHTMLView(r *Result) (*htmlView, error) {
 		v.Stalls = append(v.Stalls, []string{htmlMetricTitle(st.Metric), htmlSeconds(float64(st.AtNs) / 1e9), htmlDur(st.AgeNs), state})
 	}
 	v.Warnings = append(append([]string(nil), r.Warnings...), env.Warnings...)
-	v.Footer = fmt.Sprintf("etcdisk %s, result schema %d. Latencies are recorded in HDR histograms (3 significant digits); "+
-		"confidence intervals are 95%% intervals from order statistics.", htmlJoin(" ", env.Version), r.Schema)
+	v.Footer = fmt.Sprintf("%s, result schema %d. Latencies are recorded in HDR histograms (3 significant digits); "+
+		"confidence intervals are 95%% intervals from order statistics.", htmlJoin(" ", "etcdisk", env.Version), r.Schema)
 	return v, nil
 }
 
@@ -388,9 +388,9 @@ footer { margin-top:36px; font-size:12px; color:var(--muted); }
 </div>
 <div>
 <h2>Environment</h2>
-<table class="kv"><tbody>
+{{if .Env}}<table class="kv"><tbody>
 {{range .Env}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>
-{{end}}</tbody></table>
+{{end}}</tbody></table>{{else}}<p class="muted">Not recorded.</p>{{end}}
 </div>
 </section>
 {{if .Metrics}}<section>
