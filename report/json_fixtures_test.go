@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,18 +177,30 @@ func buildFixture(t testing.TB, s fixtureSpec) *Result {
 	return r
 }
 
-// fixtureBytes renders the named sample result as stored.
+// fixtureBytes renders the named sample result as stored. Renderings are
+// built once per test binary (they cost a few hundred ms under -race).
 func fixtureBytes(t testing.TB, name string) []byte {
 	t.Helper()
-	s, ok := fixtureSpecs()[name]
+	fixtureCache.Do(func() {
+		fixtureCache.b = map[string][]byte{}
+		for n, s := range fixtureSpecs() {
+			var b bytes.Buffer
+			if err := Write(&b, buildFixture(t, s)); err != nil {
+				t.Fatal(err)
+			}
+			fixtureCache.b[n] = b.Bytes()
+		}
+	})
+	b, ok := fixtureCache.b[name]
 	if !ok {
 		t.Fatalf("no fixture %s", name)
 	}
-	var b bytes.Buffer
-	if err := Write(&b, buildFixture(t, s)); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return b
+}
+
+var fixtureCache struct {
+	sync.Once
+	b map[string][]byte
 }
 
 // loadFixture reads a sample result from testdata/results.

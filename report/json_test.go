@@ -16,6 +16,9 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		if err := Write(&b, want); err != nil {
 			t.Fatal(err)
 		}
+		if !bytes.Equal(b.Bytes(), fixtureBytes(t, name)) {
+			t.Errorf("%s: building twice gives different bytes", name)
+		}
 		got, err := Read(bytes.NewReader(b.Bytes()))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -26,7 +26,10 @@ import "math"
 // The binomial tails are summed exactly (in log space, from math.Lgamma),
 // over the window mean +- (40 standard deviations + 100): Bernstein's
 // inequality puts less than e^-150 of the probability outside it, so the
-// ranks are exact for any n while the work grows only as sqrt(n).
+// ranks are exact while the work grows only as sqrt(n). Beyond
+// exactSDLimit standard deviations (n in the hundreds of billions for p99,
+// far beyond any run) the normal approximation with continuity correction
+// takes over, so a corrupt count cannot make the sum run for hours.
 
 // CITailProbability is the probability left in each tail of the interval
 // (two-sided 95%).
@@ -43,6 +46,9 @@ func QuantileRanks(n int64, q float64) (lo, hi int64, bounded bool) {
 	nf := float64(n)
 	mean := nf * q
 	sd := math.Sqrt(nf * q * (1 - q))
+	if sd > exactSDLimit {
+		return quantileRanksNormal(n, q)
+	}
 	w := 40*sd + 100
 	a := max(int64(0), int64(math.Floor(mean-w)))
 	b := min(n, int64(math.Ceil(mean+w)))
@@ -77,6 +83,24 @@ func QuantileRanks(n int64, q float64) (lo, hi int64, bounded bool) {
 		}
 		hi = k
 	}
+	return lo, hi, hi <= n
+}
+
+// exactSDLimit bounds the exact sum: about 2 x 40 x 1e5 terms at most.
+const exactSDLimit = 1e5
+
+// z975 is the 97.5% point of the standard normal distribution.
+const z975 = 1.959963984540054
+
+// quantileRanksNormal approximates B ~ binomial(n, q) by a normal law with
+// continuity correction: P(B <= l-1) ~ Phi((l-0.5-nq)/sd) <= 2.5% gives
+// l = floor(nq - z*sd + 0.5), and P(B >= u) ~ 1-Phi((u-0.5-nq)/sd) <= 2.5%
+// gives u = ceil(nq + z*sd + 0.5).
+func quantileRanksNormal(n int64, q float64) (lo, hi int64, bounded bool) {
+	nf := float64(n)
+	sd := math.Sqrt(nf * q * (1 - q))
+	lo = max(0, int64(math.Floor(nf*q-z975*sd+0.5)))
+	hi = min(n+1, int64(math.Ceil(nf*q+z975*sd+0.5)))
 	return lo, hi, hi <= n
 }
 
