@@ -91,10 +91,11 @@ type Difference struct {
 	Current string `json:"current"`
 }
 
-// Compare compares cur against base. maxRegression <= 1 selects
-// DefaultMaxRegression. See Comparison for the regression rule.
+// Compare compares cur against base. maxRegression <= 0 selects
+// DefaultMaxRegression; 1 flags any significant slowdown of a judged p99.
+// See Comparison for the regression rule.
 func Compare(base, cur *Result, maxRegression float64) *Comparison {
-	if maxRegression <= 1 {
+	if maxRegression <= 0 {
 		maxRegression = DefaultMaxRegression
 	}
 	c := &Comparison{

@@ -107,4 +107,7 @@ func TestCompareDifferences(t *testing.T) {
 	if c.MaxRegression != DefaultMaxRegression {
 		t.Errorf("default allowance %g", c.MaxRegression)
 	}
+	if c := Compare(loadFixture(t, "nvme-pass.json"), loadFixture(t, "nvme-regressed.json"), 1); c.MaxRegression != 1 || !c.Regressed {
+		t.Errorf("an allowance of 1 must be kept: %g", c.MaxRegression)
+	}
 }
