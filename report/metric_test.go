@@ -330,3 +330,24 @@ func TestPromBucketCounts(t *testing.T) {
 		t.Errorf("counts %v, want %v", got, want)
 	}
 }
+
+// TestRanksMatchHDRPercentiles: the k-th smallest value as ranks sees it is
+// what HDR's ValueAtQuantile(100*k/n) returns (its highest equivalent
+// value), for every k: the interval uses HDR's own rank semantics.
+func TestRanksMatchHDRPercentiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	h := NewHistogram()
+	for i := 0; i < 2000; i++ {
+		h.RecordValue(int64(float64(time.Millisecond) * math.Exp(rng.NormFloat64())))
+	}
+	r := newRanks(h)
+	n := h.TotalCount()
+	for k := int64(1); k <= n; k++ {
+		if got, want := r.highest(k), h.ValueAtQuantile(100*float64(k)/float64(n)); got != want {
+			t.Fatalf("k=%d: ranks %d, HDR %d", k, got, want)
+		}
+		if lo := r.lowest(k); !h.ValuesAreEquivalent(lo, r.highest(k)) {
+			t.Fatalf("k=%d: lowest %d not equivalent to highest %d", k, lo, r.highest(k))
+		}
+	}
+}

@@ -38,3 +38,32 @@ func TestWriteTextGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteTextBareResult: a result with nothing judged or measured still
+// renders, verdict first.
+func TestWriteTextBareResult(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteText(&b, &Result{Schema: Schema}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "UNKNOWN  no target judged\n") {
+		t.Errorf("got:\n%s", b.String())
+	}
+	if err := WriteText(&b, nil); err == nil {
+		t.Error("nil result accepted")
+	}
+}
+
+// TestWriteTextVerdictFirst: the first line carries the verdict and the
+// decisive check (the failing one, even when listed second).
+func TestWriteTextVerdictFirst(t *testing.T) {
+	r := loadFixture(t, "hdd-fail.json")
+	r.Checks[0], r.Checks[1] = r.Checks[1], r.Checks[0]
+	r.Checks[1].Outcome = VerdictPass // pretend the WAL passed
+	var b bytes.Buffer
+	WriteText(&b, r)
+	first := strings.SplitN(b.String(), "\n", 2)[0]
+	if !strings.HasPrefix(first, "FAIL  backend_commit p99 37.3ms") {
+		t.Errorf("first line %q", first)
+	}
+}
