@@ -97,6 +97,12 @@ type Config struct {
 	// Scenario is a named neighbour preset (neighbor.Scenarios), added to
 	// Neighbors.
 	Scenario string
+	// CompareSolo runs the workload alone first, then with its neighbours,
+	// each for Duration, and reports both (Result.Solo).
+	CompareSolo bool
+	// FindLimit searches the highest rate of the one neighbour at which the
+	// WAL p99 stays under target (Result.Limit); each step runs Duration.
+	FindLimit bool
 	// P99Target and BackendP99Target are the targets the verdict uses.
 	P99Target        time.Duration
 	BackendP99Target time.Duration
@@ -198,8 +204,21 @@ func (c *Config) Validate() error {
 	if c.Direct {
 		return fmt.Errorf("--direct is not supported yet: direct I/O comes with issue #6")
 	}
-	if _, err := resolveNeighbors(*c); err != nil {
+	specs, err := resolveNeighbors(*c)
+	if err != nil {
 		return err
+	}
+	if (c.CompareSolo || c.FindLimit) && len(specs) == 0 {
+		return fmt.Errorf("--compare-solo and --find-limit need a --neighbor or a --scenario")
+	}
+	if c.CompareSolo && c.FindLimit {
+		return fmt.Errorf("choose --compare-solo or --find-limit, not both")
+	}
+	if c.FindLimit && len(specs) != 1 {
+		return fmt.Errorf("--find-limit steps one neighbour's rate; got %d neighbours", len(specs))
+	}
+	if c.FindLimit && c.Duration == 0 {
+		return fmt.Errorf("--find-limit needs a --duration for each step")
 	}
 	if c.ValueSize != "" {
 		if _, err := ParseValueSize(c.ValueSize); err != nil {

@@ -38,10 +38,25 @@ func Run(ctx context.Context, cfg Config) (*report.Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	log := cfg.Log
-	if log == nil {
-		log = io.Discard
+	switch {
+	case cfg.FindLimit:
+		return runFindLimit(ctx, cfg)
+	case cfg.CompareSolo:
+		return runCompareSolo(ctx, cfg)
 	}
+	return runOnce(ctx, cfg)
+}
+
+func logOf(cfg Config) io.Writer {
+	if cfg.Log == nil {
+		return io.Discard
+	}
+	return cfg.Log
+}
+
+// runOnce is one run: set up, warm up, measure, clean up.
+func runOnce(ctx context.Context, cfg Config) (*report.Result, error) {
+	log := logOf(cfg)
 	if err := checkDir(cfg); err != nil {
 		return nil, err
 	}

@@ -53,6 +53,45 @@ type Result struct {
 	Intervals    []Interval         `json:"intervals"`
 	Warnings     []string           `json:"warnings,omitempty"`
 	Extra        map[string]any     `json:"extra,omitempty"` // workload-specific facts (e.g. bbolt size)
+	// Solo is the solo phase of a --compare-solo run: the same workload
+	// without neighbours, run first for the same length. The rest of the
+	// result is the loaded phase.
+	Solo *Phase `json:"solo,omitempty"`
+	// Limit is the outcome of a --find-limit search.
+	Limit *LimitSearch `json:"limit,omitempty"`
+}
+
+// Phase is one phase of a multi-phase run.
+type Phase struct {
+	DurationNs int64              `json:"duration_ns"`
+	Saves      int64              `json:"saves"`
+	Verdict    string             `json:"verdict"`
+	Metrics    map[string]*Metric `json:"metrics"`
+	Checks     []Check            `json:"checks"`
+}
+
+// LimitSearch is a --find-limit search: a neighbour's rate stepped up
+// (doubling from a start rate, then bisecting) to find the highest rate at
+// which the judged WAL p99 stays under its target.
+type LimitSearch struct {
+	Spec    string      `json:"spec"`   // the neighbour, without its rate
+	Unit    string      `json:"unit"`   // "bytes/s" or "iops"
+	Metric  string      `json:"metric"` // the metric judged (wal_fdatasync)
+	Steps   []LimitStep `json:"steps"`
+	Limit   float64     `json:"limit"`   // highest passing rate (0: none passed)
+	Failing float64     `json:"failing"` // lowest failing rate (0: none failed)
+	// Saturated is set when the neighbour could not reach the rate asked
+	// (the disk's maximum) and the WAL still passed: the disk takes the
+	// neighbour at full speed.
+	Saturated bool `json:"saturated,omitempty"`
+}
+
+// LimitStep is one phase of a limit search.
+type LimitStep struct {
+	Rate     float64 `json:"rate"`     // asked, in Unit
+	Achieved float64 `json:"achieved"` // what the neighbour achieved, in Unit
+	P99Ns    int64   `json:"p99_ns"`
+	Outcome  string  `json:"outcome"` // pass | fail | inconclusive
 }
 
 // Config echoes the settings that shaped the run.

@@ -74,6 +74,9 @@ func WriteText(w io.Writer, r *Result) error {
 	}
 	var b bytes.Buffer
 	writeVerdictLines(&b, r)
+	if line := SoloSummary(r); line != "" {
+		fmt.Fprintf(&b, "%s\n", line)
+	}
 	writeBanner(&b, r)
 	writeRunSummary(&b, r)
 	names := metricNames(r)
@@ -87,6 +90,8 @@ func WriteText(w io.Writer, r *Result) error {
 	}
 	writeStalls(&b, r)
 	writeNeighbors(&b, r)
+	writeSolo(&b, r)
+	writeLimit(&b, r)
 	writeWarnings(&b, r)
 	_, err := w.Write(trimLines(b.Bytes()))
 	return err

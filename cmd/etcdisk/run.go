@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/etcdisk/etcdisk/bench"
+	"github.com/etcdisk/etcdisk/bench/neighbor"
 	"github.com/etcdisk/etcdisk/report"
 )
 
@@ -46,6 +47,21 @@ Backend (on by default with the wal workload, --backend=false turns it off):
   options, committed every 100 ms when anything is pending (at once at 10,000
   pending); backend_commit is judged against --backend-p99-target (25 ms).
 
+Neighbours (--neighbor KIND[,key=value...], repeatable; they write in the run
+folder unless dir= or device= says otherwise):
+  kinds  seqwrite, randwrite, randread, seqread, fsync (small writes each
+         followed by fsync), writeback (large buffered writes, no fsync: dirty
+         pages and writeback storms), trim (discards)
+  keys   bs=SIZE  qd=N (workers, each one synchronous op in flight)
+         rate=BYTES/s or iops=N  direct (O_DIRECT)  size=SIZE  dir=DIR
+         device=DEV  on=D,off=D (bursts)  start=D  sync-every=N
+  --compare-solo runs a solo phase then a loaded phase, each --duration, and
+  says how much worse the neighbours make each percentile. --find-limit doubles
+  the neighbour's rate from 4 MiB/s (50 IOPS with iops=) until the WAL p99
+  misses its target, then bisects 3 times; each step is a full --duration run.
+
+Scenarios (--scenario NAME):
+%s
 Examples:
   etcdisk run                                    # current directory, 2 s warm-up + 20 s
   etcdisk run --dir /var/lib/etcd --duration 2m  # the disk etcd will use
@@ -54,6 +70,8 @@ Examples:
   etcdisk run --output json > result.json        # one JSON document on stdout
   etcdisk run --out results/                     # result.json and every export
   etcdisk run --workload fio --dir /mnt/ssd      # fio's recipe, side by side
+  etcdisk run --scenario batch-job --compare-solo --duration 30s
+  etcdisk run --neighbor writeback,bs=4MiB,rate=50MiB --find-limit --duration 15s
 
 Exit codes: 0 PASS, 1 FAIL, 2 error or bad usage, 3 INCONCLUSIVE (run longer).
 `
@@ -81,8 +99,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "entries per Save (per proposal with --rate)")
 	fs.BoolVar(&cfg.Backend, "backend", cfg.Backend, "apply entries to a bbolt backend on the same disk, committed as etcd does (every 100 ms)")
 	fs.BoolVar(&cfg.Direct, "direct", false, "O_DIRECT writes (not supported yet)")
-	fs.StringArrayVar(&cfg.Neighbors, "neighbor", nil, "noisy-neighbour spec KIND[,key=value...] (not supported yet)")
-	fs.StringVar(&cfg.Scenario, "scenario", "", "named noisy-neighbour preset (not supported yet)")
+	fs.StringArrayVar(&cfg.Neighbors, "neighbor", nil, "noisy neighbour KIND[,key=value...], repeatable (see Neighbours above)")
+	fs.StringVar(&cfg.Scenario, "scenario", "", "named noisy-neighbour preset (see Scenarios above)")
+	fs.BoolVar(&cfg.CompareSolo, "compare-solo", false, "run alone first, then with the neighbours, and report both with ratios")
+	fs.BoolVar(&cfg.FindLimit, "find-limit", false, "step the one neighbour's rate up to find the highest rate the WAL p99 survives")
 	fs.Var(durationValue{&cfg.P99Target, false}, "p99-target", "WAL fdatasync p99 target")
 	fs.Var(durationValue{&cfg.BackendP99Target, false}, "backend-p99-target", "backend commit p99 target")
 	fs.Var(durationValue{&cfg.Warmup, true}, "warmup", "warm-up before measuring, excluded from the results")
@@ -93,7 +113,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	segSize := int(cfg.SegmentSize)
 	fs.Var(sizeValue{&segSize}, "segment-size", "WAL segment size (etcd: 64000000)")
 	fs.Var(durationValue{&cfg.StallThreshold, false}, "stall-threshold", "report an fdatasync in flight longer than this (etcd's heartbeat interval)")
-	if ok, code := parseFlags(fs, args, fmt.Sprintf(runHelp, bench.KubernetesMixHelp()), stdout, stderr); !ok {
+	if ok, code := parseFlags(fs, args, fmt.Sprintf(runHelp, bench.KubernetesMixHelp(), scenarioHelp()), stdout, stderr); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -210,3 +230,30 @@ func (p *progressLine) update(s bench.Progress) {
 func (p *progressLine) clear() { clearLine(p.w) }
 
 func clearLine(w io.Writer) { io.WriteString(w, "\r\x1b[K") }
+
+// scenarioHelp lists the neighbour presets for --help.
+func scenarioHelp() string {
+	var b strings.Builder
+	for _, sc := range neighbor.Scenarios() {
+		fmt.Fprintf(&b, "  %-14s %s\n", sc.Name, wrap(sc.Description, 60, "                 "))
+	}
+	return b.String()
+}
+
+// wrap breaks s into lines of at most width runes, indenting continuations.
+func wrap(s string, width int, indent string) string {
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Fields(s) {
+		if i > 0 && n+1+len(w) > width {
+			b.WriteString("\n" + indent)
+			n = 0
+		} else if i > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
+}

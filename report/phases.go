@@ -1,0 +1,106 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// SoloRatio is how many times worse a loaded quantile is than the solo one.
+func SoloRatio(solo, loaded int64) float64 {
+	if solo <= 0 {
+		return 0
+	}
+	return float64(loaded) / float64(solo)
+}
+
+// SoloSummary is the one line that says what the neighbours cost, e.g.
+// "neighbours make wal_fdatasync p50 2.4x and p99 3.1x worse than solo
+// (p50 412us -> 1ms, p99 1.9ms -> 6.1ms)". Empty without a solo phase.
+func SoloSummary(r *Result) string {
+	if r.Solo == nil {
+		return ""
+	}
+	s, l := r.Solo.Metrics[MetricWALFdatasync], r.Metrics[MetricWALFdatasync]
+	if s == nil || l == nil || s.Count == 0 || l.Count == 0 {
+		return ""
+	}
+	p50, p99 := SoloRatio(s.P50Ns, l.P50Ns), SoloRatio(s.P99Ns, l.P99Ns)
+	word := func(x float64) string {
+		if x >= 1 {
+			return fmt.Sprintf("%.1fx worse", x)
+		}
+		return fmt.Sprintf("%.1fx better", 1/x)
+	}
+	return fmt.Sprintf("neighbours make %s p50 %s and p99 %s than solo (p50 %s -> %s, p99 %s -> %s)",
+		MetricWALFdatasync, word(p50), word(p99),
+		FormatDuration(time.Duration(s.P50Ns)), FormatDuration(time.Duration(l.P50Ns)),
+		FormatDuration(time.Duration(s.P99Ns)), FormatDuration(time.Duration(l.P99Ns)))
+}
+
+// writeSolo writes the solo-versus-loaded table of a --compare-solo run.
+func writeSolo(b *bytes.Buffer, r *Result) {
+	if r.Solo == nil {
+		return
+	}
+	fmt.Fprintf(b, "\nSolo vs loaded (%s each; solo verdict %s, loaded %s):\n",
+		FormatDuration(time.Duration(r.Solo.DurationNs)), verdictWord(r.Solo.Verdict), verdictWord(r.Verdict))
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  metric\tphase\tcount\tp50\tp90\tp99\tp99.9\tmax\t")
+	for _, name := range []string{MetricWALFdatasync, MetricWALWrite, MetricBackendCommit, MetricProposalCommit} {
+		s, l := r.Solo.Metrics[name], r.Metrics[name]
+		if s == nil || l == nil {
+			continue
+		}
+		row := func(phase string, m *Metric) {
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", name, phase, m.Count,
+				fd(m.P50Ns), fd(m.P90Ns), fd(m.P99Ns), fd(m.P999Ns), fd(m.MaxNs))
+		}
+		row("solo", s)
+		row("loaded", l)
+		fmt.Fprintf(tw, "  \tratio\t\t%s\t%s\t%s\t%s\t%s\t\n",
+			formatRatio(ratio(l.P50Ns, s.P50Ns)), formatRatio(ratio(l.P90Ns, s.P90Ns)), formatRatio(ratio(l.P99Ns, s.P99Ns)),
+			formatRatio(ratio(l.P999Ns, s.P999Ns)), formatRatio(ratio(l.MaxNs, s.MaxNs)))
+	}
+	tw.Flush()
+	if line := SoloSummary(r); line != "" {
+		fmt.Fprintf(b, "  => %s\n", line)
+	}
+}
+
+// FormatLimitRate renders a neighbour rate of a limit search.
+func FormatLimitRate(rate float64, unit string) string {
+	if unit == "iops" {
+		return fmt.Sprintf("%.0f IOPS", rate)
+	}
+	return fmt.Sprintf("%.0f MiB/s", rate/(1<<20))
+}
+
+// writeLimit writes the steps and outcome of a --find-limit search.
+func writeLimit(b *bytes.Buffer, r *Result) {
+	ls := r.Limit
+	if ls == nil {
+		return
+	}
+	fmt.Fprintf(b, "\nNeighbour limit search (%s, rate doubled then bisected; each step a full run):\n", ls.Spec)
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  step\trate asked\tachieved\t%s p99\toutcome\t\n", ls.Metric)
+	for i, st := range ls.Steps {
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t\n", i+1, FormatLimitRate(st.Rate, ls.Unit),
+			FormatLimitRate(st.Achieved, ls.Unit), fd(st.P99Ns), strings.ToUpper(st.Outcome))
+	}
+	tw.Flush()
+	switch {
+	case ls.Saturated:
+		fmt.Fprintf(b, "  => the disk takes this neighbour at its full speed (%s) with %s p99 under target\n",
+			FormatLimitRate(ls.Limit, ls.Unit), ls.Metric)
+	case ls.Limit > 0:
+		fmt.Fprintf(b, "  => highest rate with %s p99 under target: %s (fails at %s)\n",
+			ls.Metric, FormatLimitRate(ls.Limit, ls.Unit), FormatLimitRate(ls.Failing, ls.Unit))
+	default:
+		fmt.Fprintf(b, "  => no rate passed: even %s pushes %s p99 past target\n",
+			FormatLimitRate(ls.Failing, ls.Unit), ls.Metric)
+	}
+}
