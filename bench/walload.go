@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
@@ -186,8 +185,8 @@ func (l *walLoad) apply() {
 				val = val[:len(val)-45-3*len(key)]
 			}
 			if err := l.be.Put(key, val); err != nil {
-				err = fmt.Errorf("backend: %w", err)
-				l.applyErr.Store(&err)
+				l.applyErr.Store(&err) // errors of package backend say "backend: ..."
+
 				failed = true
 				break
 			}
