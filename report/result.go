@@ -185,6 +185,9 @@ type Check struct {
 	Samples    int64      `json:"samples"`
 	Needed     int64      `json:"samples_needed"` // for a bounded p99 interval
 	Note       string     `json:"note,omitempty"`
+	// Advisory is set on a check that did not decide the verdict: too few
+	// samples to judge, and no evidence of a failure (see Target.Advisory).
+	Advisory bool `json:"advisory,omitempty"`
 }
 
 // Stall is an operation that was in flight longer than the watchdog threshold.

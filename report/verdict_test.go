@@ -55,7 +55,7 @@ func TestJudgeOverall(t *testing.T) {
 		{pass, fail, VerdictFail},
 		{pass, inc, VerdictInconclusive},
 		{inc, fail, VerdictFail}, // fail wins over inconclusive
-		{pass, &Metric{}, VerdictInconclusive},
+		{pass, &Metric{}, VerdictPass}, // the advisory backend target without commits is not judged
 	} {
 		r := &Result{Metrics: map[string]*Metric{MetricWALFdatasync: c.wal, MetricBackendCommit: c.backend}}
 		Judge(r, DefaultTargets(0, 0))
@@ -116,7 +116,7 @@ func TestJudgeOtherQuantile(t *testing.T) {
 		h.RecordValue(i * int64(time.Millisecond))
 	}
 	r := &Result{Metrics: map[string]*Metric{MetricWALFdatasync: NewMetric(h)}}
-	Judge(r, []Target{{MetricWALFdatasync, 90, 500 * time.Millisecond}})
+	Judge(r, []Target{{Metric: MetricWALFdatasync, Quantile: 90, Limit: 500 * time.Millisecond}})
 	c := r.Checks[0]
 	if c.Outcome != VerdictFail || c.ObservedNs < 899e6 || c.ObservedNs > 901e6 || c.Needed != 36 {
 		t.Fatalf("%+v", c)
@@ -164,5 +164,44 @@ func TestFormatDuration(t *testing.T) {
 		if got := FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%d) = %q, want %q", int64(d), got, want)
 		}
+	}
+}
+
+// TestAdvisoryBackendTarget: a short run has too few backend commits for a
+// bounded p99; the backend check says so and leaves the verdict to the WAL,
+// unless its few commits already prove a failure.
+func TestAdvisoryBackendTarget(t *testing.T) {
+	wal := NewHistogram()
+	for i := 0; i < 5000; i++ {
+		wal.RecordValue(int64(time.Millisecond))
+	}
+	few := func(v time.Duration) *Metric {
+		h := NewHistogram()
+		for i := 0; i < 100; i++ {
+			h.RecordValue(int64(v))
+		}
+		return NewMetric(h)
+	}
+	r := &Result{Config: Config{Backend: true}, Metrics: map[string]*Metric{
+		MetricWALFdatasync: NewMetric(wal), MetricBackendCommit: few(2 * time.Millisecond)}}
+	Judge(r, TargetsFor(r))
+	if r.Verdict != VerdictPass || !r.Checks[1].Advisory || r.Checks[1].Outcome != VerdictInconclusive {
+		t.Fatalf("verdict %q checks %+v", r.Verdict, r.Checks)
+	}
+	if !strings.Contains(r.Reason, "not judged") {
+		t.Fatalf("reason %q does not say the backend was not judged", r.Reason)
+	}
+	// 100 commits all at 200 ms prove the p99 is over 25 ms.
+	r.Metrics[MetricBackendCommit] = few(200 * time.Millisecond)
+	Judge(r, TargetsFor(r))
+	if r.Verdict != VerdictFail || r.Checks[1].Outcome != VerdictFail || r.Checks[1].Advisory {
+		t.Fatalf("verdict %q checks %+v", r.Verdict, r.Checks)
+	}
+	// The WAL target is never advisory.
+	r.Metrics[MetricWALFdatasync] = few(time.Millisecond)
+	r.Metrics[MetricBackendCommit] = few(2 * time.Millisecond)
+	Judge(r, TargetsFor(r))
+	if r.Verdict != VerdictInconclusive {
+		t.Fatalf("100 WAL samples gave %q", r.Verdict)
 	}
 }
