@@ -46,6 +46,7 @@ fdatasync in HDR histograms and judges the p99 against etcd's target (10 ms).
 
 Usage:
   etcdisk run        measure a directory's disk (the main job)
+  etcdisk calibrate  compare etcdisk's model with a real etcd on the same disk
   etcdisk report     re-render a saved result.json
   etcdisk compare    compare two results (pre-migration check)
   etcdisk merge      one table for a fleet of results
@@ -72,6 +73,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", cmdRun},
+		{"calibrate", cmdCalibrate},
 		{"report", cmdReport},
 		{"compare", cmdCompare},
 		{"merge", cmdMerge},
@@ -108,7 +110,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return c.run(ctx, args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "etcdisk: unknown command %q (want run, report, compare, merge, info or version; see etcdisk --help)\n", args[0])
+	fmt.Fprintf(stderr, "etcdisk: unknown command %q (want run, calibrate, report, compare, merge, info or version; see etcdisk --help)\n", args[0])
 	return exitError
 }
 

@@ -327,3 +327,38 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Fatalf("version: %d %q", r.code, r.stdout)
 	}
 }
+
+func TestCalibrate(t *testing.T) {
+	dir := t.TempDir()
+	r := etcdisk(t, "calibrate", "--dir", dir, "--rate", "100", "--duration", "2s", "--warmup", "0s", "--output", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var c struct {
+		Etcd struct {
+			Puts     int64 `json:"puts"`
+			WALFsync struct {
+				Count  int64 `json:"count"`
+				MeanNs int64 `json:"mean_ns"`
+			} `json:"wal_fsync"`
+		} `json:"etcd"`
+		Model  jsonResult         `json:"model"`
+		Ratios map[string]float64 `json:"ratios"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if c.Etcd.Puts < 150 || c.Etcd.WALFsync.Count == 0 || c.Etcd.WALFsync.MeanNs <= 0 {
+		t.Fatalf("etcd side: %+v", c.Etcd)
+	}
+	if c.Model.Metrics["wal_fdatasync"].Count == 0 || c.Model.Metrics["proposal_commit"].Count < 150 {
+		t.Fatalf("model side: %+v", c.Model.Metrics)
+	}
+	if c.Ratios["wal_fsync_mean"] <= 0 {
+		t.Fatalf("ratios %v", c.Ratios)
+	}
+	assertNoRunFolder(t, dir)
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("calibrate left %v behind", ents)
+	}
+}
