@@ -1,0 +1,89 @@
+// Command neighbor-load runs one noisy neighbour alone for a fixed time and
+// prints what it achieved as one JSON object. scripts/neighbor-vs-fio.sh
+// uses it to compare the generator with fio on the same pattern.
+//
+//	neighbor-load --spec 'seqwrite,bs=1MiB,qd=4,direct' --duration 20s --dir DIR
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/etcdisk/etcdisk/bench/neighbor"
+)
+
+type output struct {
+	Spec      string  `json:"spec"`
+	Seconds   float64 `json:"seconds"`
+	Ops       int64   `json:"ops"`
+	Bytes     int64   `json:"bytes"`
+	MBps      float64 `json:"mb_per_s"` // 10^6 bytes per second
+	IOPS      float64 `json:"iops"`
+	MeanLatNs int64   `json:"mean_lat_ns"`
+	Errors    int64   `json:"errors"`
+	LastError string  `json:"last_error,omitempty"`
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "neighbor-load:", err)
+		os.Exit(2)
+	}
+}
+
+func run() error {
+	specStr := flag.String("spec", "", "neighbour spec KIND[,key=value...]")
+	duration := flag.Duration("duration", 10*time.Second, "how long to run")
+	dir := flag.String("dir", ".", "directory of the neighbour's file")
+	flag.Parse()
+	spec, err := neighbor.Parse(*specStr)
+	if err != nil {
+		return err
+	}
+	// NB: each worker blocks in a synchronous syscall, as a fio psync job
+	// does. With fewer Ps than workers, a worker returning from its
+	// syscall often waits for a P (and, on a busy machine, for the thread
+	// holding one to be scheduled), which fio's one-thread-per-job model
+	// never does: give every worker a P, as fio gives every job a thread.
+	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), spec.QD+1))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var latSum atomic.Int64
+	n, err := neighbor.Start(ctx, spec, neighbor.Options{
+		Dir:     *dir,
+		Name:    "load",
+		Observe: func(d time.Duration) { latSum.Add(int64(d)) },
+	})
+	if err != nil {
+		return err
+	}
+	select {
+	case <-time.After(*duration):
+	case <-ctx.Done():
+	}
+	stopErr := n.Stop()
+	st := n.Stats()
+	secs := st.Elapsed.Seconds()
+	out := output{
+		Spec: spec.String(), Seconds: secs, Ops: st.Ops, Bytes: st.Bytes,
+		MBps: float64(st.Bytes) / 1e6 / secs, IOPS: float64(st.Ops) / secs,
+		Errors: st.Errors, LastError: st.LastError,
+	}
+	if st.Ops > 0 {
+		out.MeanLatNs = latSum.Load() / st.Ops
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	return stopErr
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# neighbor-vs-fio.sh: does etcdisk's noisy-neighbour generator keep up with fio?
+#
+# Runs the same two patterns with etcdisk's generator (bench/neighbor, through
+# the small bench/neighbor/cmd/neighbor-load program) and with fio, alternating
+# RUNS times (the order flips every round so neither tool always gets the
+# warmer disk), and prints the etcdisk/fio throughput ratio of the medians.
+# Exit status 1 when a ratio is below MIN_RATIO (default 0.95).
+#
+#   seq:  sequential 1 MiB O_DIRECT writes, 4 workers
+#   rand: random 4 KiB O_DIRECT writes, 16 workers
+#
+# Fairness: etcdisk's qd=N means N workers, each with one synchronous pwrite(2)
+# in flight, so fio runs --ioengine=psync --numjobs=N (not libaio --iodepth=N,
+# which would be a different I/O model), and neighbor-load raises GOMAXPROCS to
+# qd+1 so each worker has a P as each fio job has a thread. Both write into one fresh file of
+# SIZE bytes, preallocated with fallocate(2) before the clock starts (fio's
+# default --fallocate=native does the same), with random data, wrapping around
+# the file for DURATION seconds. fio's random jobs use --norandommap, since
+# etcdisk draws offsets uniformly with replacement; fio's sequential jobs each
+# stream through their own quarter of the file (--offset_increment), while
+# etcdisk's workers share one sequential cursor: both keep 4 sequential 1 MiB
+# writes in flight at all times.
+#
+# Usage: scripts/neighbor-vs-fio.sh [DIR]
+#   DIR  directory on the file system to test (default: a fresh temporary
+#        directory under the current directory, removed at the end; tmpfs is
+#        refused, its O_DIRECT and fsync mean nothing)
+# Environment: DURATION=20 (seconds per run), RUNS=3, SIZE=2GiB, MIN_RATIO=0.95.
+set -euo pipefail
+
+DURATION=${DURATION:-20}
+RUNS=${RUNS:-3}
+SIZE=${SIZE:-2GiB}
+MIN_RATIO=${MIN_RATIO:-0.95}
+
+die() { echo "neighbor-vs-fio: $*" >&2; exit 2; }
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+need() {
+	command -v "$1" >/dev/null && return
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		apt-get install -y "$2" >/dev/null || die "cannot install $2"
+	else
+		die "$1 is missing (install the $2 package)"
+	fi
+}
+need fio fio
+need jq jq
+need go golang
+
+case $SIZE in
+*GiB) size_bytes=$(( ${SIZE%GiB} << 30 )) ;;
+*MiB) size_bytes=$(( ${SIZE%MiB} << 20 )) ;;
+*) die "SIZE must be N GiB or N MiB, like 2GiB" ;;
+esac
+
+created_dir=
+tools=$(mktemp -d)
+cleanup() {
+	rm -f "${dir:-}/fio-neighbor.dat"
+	[ -n "$created_dir" ] && rm -rf "$created_dir"
+	rm -rf "$tools"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ $# -ge 1 ]; then
+	dir=$1
+	[ -d "$dir" ] || die "$dir is not a directory"
+else
+	dir=$(mktemp -d "$PWD/.neighbor-vs-fio.XXXXXX")
+	created_dir=$dir
+fi
+fstype=$(stat -f -c %T "$dir")
+case $fstype in
+tmpfs | ramfs) die "$dir is on $fstype: direct I/O and syncs mean nothing there; pass a directory on a disk" ;;
+esac
+
+(cd "$repo" && go build -o "$tools/neighbor-load" ./bench/neighbor/cmd/neighbor-load)
+
+# etcdisk MB/s (10^6 bytes/s) of a spec.
+run_etcdisk() {
+	"$tools/neighbor-load" --spec "$1,size=$SIZE" --duration "${DURATION}s" --dir "$dir" | jq -r .mb_per_s
+}
+
+# fio MB/s of a pattern (its write bandwidth summed over the jobs).
+run_fio() {
+	local out
+	out=$(fio --name=neighbor --filename="$dir/fio-neighbor.dat" --ioengine=psync --direct=1 \
+		--fallocate=native --time_based --runtime="$DURATION" --group_reporting \
+		--output-format=json --unlink=1 "$@")
+	rm -f "$dir/fio-neighbor.dat"
+	jq -r '.jobs[0].write.bw_bytes / 1e6' <<<"$out"
+}
+
+quarter=$(( size_bytes / 4 ))
+declare -A spec fioargs
+spec[seq]="seqwrite,bs=1MiB,qd=4,direct"
+fioargs[seq]="--rw=write --bs=1M --numjobs=4 --size=$quarter --offset_increment=$quarter"
+spec[rand]="randwrite,bs=4KiB,qd=16,direct"
+fioargs[rand]="--rw=randwrite --bs=4k --numjobs=16 --size=$size_bytes --norandommap --randrepeat=0"
+
+declare -A results
+echo "# $dir ($fstype), $RUNS rounds of ${DURATION}s per tool and pattern, SIZE=$SIZE"
+for round in $(seq 1 "$RUNS"); do
+	for p in seq rand; do
+		if (( round % 2 )); then order="etcdisk fio"; else order="fio etcdisk"; fi
+		for tool in $order; do
+			if [ "$tool" = etcdisk ]; then
+				mbps=$(run_etcdisk "${spec[$p]}")
+			else
+				# shellcheck disable=SC2086 # word splitting of the fio arguments is intended
+				mbps=$(run_fio ${fioargs[$p]})
+			fi
+			results[$p.$tool]+="$mbps "
+			printf 'round %d %-4s %-7s %10.1f MB/s\n' "$round" "$p" "$tool" "$mbps"
+		done
+	done
+done
+
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+
+fail=0
+echo "# pattern  etcdisk MB/s  fio MB/s  etcdisk/fio (medians of $RUNS)"
+for p in seq rand; do
+	e=$(median <<<"${results[$p.etcdisk]}")
+	f=$(median <<<"${results[$p.fio]}")
+	ratio=$(awk -v e="$e" -v f="$f" 'BEGIN {printf "%.3f", e / f}')
+	verdict=ok
+	if awk -v r="$ratio" -v m="$MIN_RATIO" 'BEGIN {exit !(r < m)}'; then verdict="BELOW $MIN_RATIO"; fail=1; fi
+	printf '%-8s %12.1f %9.1f %12s  %s\n' "$p" "$e" "$f" "$ratio" "$verdict"
+done
+exit $fail
