@@ -199,25 +199,43 @@ func Options() *bolt.Options {
 	}
 }
 
-// init creates the buckets etcd creates and resumes revision and index
-// numbering from an existing database.
+// init creates the buckets etcd creates (a commit only when one is
+// missing) and resumes revision and index numbering from an existing
+// database.
 func (b *Backend) init() error {
+	missing := false
+	err := b.db.View(func(tx *bolt.Tx) error {
+		for _, name := range AllBuckets {
+			if tx.Bucket(name) == nil {
+				missing = true
+				return nil
+			}
+		}
+		return b.resume(tx)
+	})
+	if err != nil || !missing {
+		return err
+	}
 	return b.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range AllBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("backend: create bucket %s: %w", name, err)
 			}
 		}
-		if k, _ := tx.Bucket(BucketKey).Cursor().Last(); len(k) >= RevisionKeyLen {
-			b.rev = int64(binary.BigEndian.Uint64(k))
-		}
-		if v := tx.Bucket(BucketMeta).Get(MetaConsistentIndex); len(v) == 8 {
-			b.index = binary.BigEndian.Uint64(v)
-		}
-		b.stats.Keys = int64(tx.Bucket(BucketKey).Stats().KeyN)
-		b.stats.ConsistentIndex = b.index
-		return nil
+		return b.resume(tx)
 	})
+}
+
+func (b *Backend) resume(tx *bolt.Tx) error {
+	if k, _ := tx.Bucket(BucketKey).Cursor().Last(); len(k) >= RevisionKeyLen {
+		b.rev = int64(binary.BigEndian.Uint64(k))
+	}
+	if v := tx.Bucket(BucketMeta).Get(MetaConsistentIndex); len(v) == 8 {
+		b.index = binary.BigEndian.Uint64(v)
+	}
+	b.stats.Keys = int64(tx.Bucket(BucketKey).Stats().KeyN)
+	b.stats.ConsistentIndex = b.index
+	return nil
 }
 
 // begin starts a transaction and records the sizes etcd's backend records

@@ -57,6 +57,66 @@ func TestStraceHelper(t *testing.T) {
 	}
 }
 
+const faultHelperEnv = "ETCDISK_BACKEND_FAULT_HELPER"
+
+// TestFaultHelper is not a test: TestCommitEIO runs it under strace with
+// fdatasync failing. It exits non-zero if the error is not surfaced.
+func TestFaultHelper(t *testing.T) {
+	dir := os.Getenv(faultHelperEnv)
+	if dir == "" {
+		t.Skip("helper process for TestCommitEIO")
+	}
+	var commitErrs int
+	b, err := Open(Config{Path: filepath.Join(dir, "db"), BatchInterval: time.Hour,
+		OnCommit: func(_ time.Duration, err error) {
+			if err != nil {
+				commitErrs++
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Put([]byte("k"), value(100))
+	if err := b.Commit(); err == nil || commitErrs != 1 {
+		t.Fatalf("commit under EIO: err %v, OnCommit saw %d errors", err, commitErrs)
+	}
+	if err := b.Put([]byte("k"), value(100)); err == nil {
+		t.Fatal("Put after a failed commit succeeded")
+	}
+	if err := b.Close(); err == nil || !strings.Contains(err.Error(), "input/output error") {
+		t.Fatalf("Close after a failed commit: %v", err)
+	}
+	fmt.Println("FAULT-HELPER-OK")
+}
+
+// TestCommitEIO: a failed fdatasync in a commit reaches OnCommit, and
+// Put and Close return it afterwards (etcd would exit; the tool must stop
+// and report, never carry on).
+func TestCommitEIO(t *testing.T) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace not installed")
+	}
+	dir := t.TempDir()
+	// Create the file here: opening an existing one syncs nothing, so the
+	// helper's first fdatasync is its commit's.
+	b, err := Open(Config{Path: filepath.Join(dir, "db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(strace, "-f", "-qq", "-o", os.DevNull, "-e", "trace=fdatasync",
+		"-e", "inject=fdatasync:error=EIO:when=1",
+		os.Args[0], "-test.run=^TestFaultHelper$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), faultHelperEnv+"="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "FAULT-HELPER-OK") {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+}
+
 type syscallRec struct {
 	name      string
 	size, off int64 // pwrite64 only
