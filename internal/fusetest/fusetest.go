@@ -66,6 +66,12 @@ type Options struct {
 	// with Err; FailFsyncFrom does the same for fsyncs.
 	FailWriteFrom int64
 	FailFsyncFrom int64
+	// ShortWriteAt > 0 makes the ShortWriteAt-th write store only the first
+	// half of its data and report that, as a filesystem that fills up in
+	// the middle of a write does; write(2) then returns a short count and
+	// the caller's retry of the rest meets the next write's fate (with
+	// FailWriteFrom = ShortWriteAt+1 and Err ENOSPC: a disk running full).
+	ShortWriteAt int64
 	// Err is the errno of injected failures (default EIO).
 	Err syscall.Errno
 
@@ -104,7 +110,11 @@ type FS struct {
 	hangStart chan struct{} // closed when the first fsync hangs
 	hangOnce  sync.Once
 	firstErr  time.Time // when the first injected error was returned
+	lat       []time.Duration
 }
+
+// maxLatencies bounds the fsync latencies an FS keeps (8 MiB).
+const maxLatencies = 1 << 20
 
 // Mount mounts a fault-injecting loopback of backing on a new directory and
 // returns it. The mount is removed when the test ends: hung fsyncs are
@@ -211,6 +221,17 @@ func (m *FS) FirstError() time.Time {
 	return m.firstErr
 }
 
+// FsyncLatencies returns how long the daemon took to answer each fsync
+// (injected delay included, hangs and injected errors not), in the order
+// they finished, up to the first million. With the FUSE round trip added,
+// this is the latency the caller of fsync saw: the true distribution a tool
+// measuring the mount should report.
+func (m *FS) FsyncLatencies() []time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]time.Duration(nil), m.lat...)
+}
+
 // Hang makes every fsync from now on block until Release.
 func (m *FS) Hang() {
 	m.mu.Lock()
@@ -312,6 +333,9 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 	if m.opts.FailWriteFrom > 0 && n >= m.opts.FailWriteFrom {
 		return 0, m.injected()
 	}
+	if n == m.opts.ShortWriteAt && len(data) > 1 {
+		data = data[:len(data)/2]
+	}
 	w, errno := h.LoopbackFile.Write(ctx, data, off)
 	m.writeBytes.Add(int64(w))
 	return w, errno
@@ -333,14 +357,27 @@ func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 		<-release
 		m.hanging.Add(-1)
 	}
+	start := time.Now()
 	if m.opts.DelayEvery > 0 && n%m.opts.DelayEvery == 0 {
 		m.delayed.Add(1)
 		time.Sleep(m.opts.Delay)
 	}
+	errno := h.sync(ctx, flags, datasync)
+	d := time.Since(start)
+	m.mu.Lock()
+	if len(m.lat) < maxLatencies {
+		m.lat = append(m.lat, d)
+	}
+	m.mu.Unlock()
+	return errno
+}
+
+// sync gives the backing file what the caller asked for: fsync or
+// fdatasync.
+func (h *handle) sync(ctx context.Context, flags uint32, datasync bool) syscall.Errno {
 	if !datasync {
 		return h.LoopbackFile.Fsync(ctx, flags)
 	}
-	// The backing file gets what the caller asked for: an fdatasync.
 	// NB: LoopbackFile keeps its fd private; PassthroughFd is its accessor
 	// and the fd stays open until Release.
 	fd, ok := h.LoopbackFile.PassthroughFd()

@@ -79,6 +79,15 @@ func TestDelayEveryNth(t *testing.T) {
 			t.Fatalf("after %d fdatasyncs %d delayed, want %d", i, m.Counts().Delayed, want)
 		}
 	}
+	lat := m.FsyncLatencies()
+	if len(lat) != 10 {
+		t.Fatalf("%d latencies, want 10", len(lat))
+	}
+	for _, i := range []int{2, 5, 8} { // a delayed fsync includes its delay
+		if lat[i] < time.Millisecond {
+			t.Fatalf("delayed fsync %d took %s, less than its delay", i+1, lat[i])
+		}
+	}
 }
 
 func TestFailWriteFrom(t *testing.T) {
@@ -105,6 +114,32 @@ func TestFailWriteFrom(t *testing.T) {
 				t.Fatalf("failed %d, first error at %v", c.Failed, m.FirstError())
 			}
 		})
+	}
+}
+
+// A short write followed by ENOSPC: write(2) reports the part that was
+// stored, and retrying the rest gives the error, as on a disk running full.
+func TestShortWriteThenENOSPC(t *testing.T) {
+	m := Mount(t, t.TempDir(), Options{ShortWriteAt: 2, FailWriteFrom: 3, Err: syscall.ENOSPC})
+	f, err := os.Create(filepath.Join(m.Dir, "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write([]byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	fd := int(f.Fd())
+	n, err := unix.Write(fd, []byte("12345678"))
+	if err != nil || n != 4 {
+		t.Fatalf("write(2) = %d, %v; want the short count 4", n, err)
+	}
+	if _, err := unix.Write(fd, []byte("5678")); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("retry: %v, want ENOSPC", err)
+	}
+	got, _ := os.ReadFile(filepath.Join(m.Backing, "f"))
+	if string(got) != "first1234" {
+		t.Fatalf("backing file %q, want first1234", got)
 	}
 }
 
