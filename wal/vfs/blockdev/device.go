@@ -197,7 +197,7 @@ func (d *Device) layout(opts Options) error {
 	d.regions = int(avail / d.regionSize)
 	need := max(opts.MinRegions, 1)
 	if d.regions < need {
-		return fmt.Errorf("%s is too small: it has %d bytes%s, room for %d regions of %d bytes; need %d (%d bytes)",
+		return fmt.Errorf("%s is too small: it has %d bytes%s, room for %d region(s) of %d bytes; need %d (%d bytes)",
 			d.path, d.size, offsetNote(d.offset), d.regions, d.regionSize, need, d.offset+int64(need)*d.regionSize)
 	}
 	return nil

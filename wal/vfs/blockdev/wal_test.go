@@ -247,8 +247,8 @@ func TestOpenRefusesBadGeometry(t *testing.T) {
 		want string
 	}{
 		{blockdev.Options{}, "is not a block device"},
-		{blockdev.Options{RegularFile: true}, "too small: it has 1048576 bytes, room for 0 regions of 67108864 bytes; need 1"},
-		{blockdev.Options{RegularFile: true, RegionSize: 256 << 10, MinRegions: 5}, "room for 4 regions"},
+		{blockdev.Options{RegularFile: true}, "too small: it has 1048576 bytes, room for 0 region(s) of 67108864 bytes; need 1"},
+		{blockdev.Options{RegularFile: true, RegionSize: 256 << 10, MinRegions: 5}, "room for 4 region(s)"},
 		{blockdev.Options{RegularFile: true, LogicalBlockSize: 4096, WriteUnit: 512}, "logical block size (4096 bytes)"},
 		{blockdev.Options{RegularFile: true, RegionSize: 100000}, "not a positive multiple of the 4096-byte write unit"},
 	} {
