@@ -54,7 +54,7 @@ func TestJudgeOverall(t *testing.T) {
 		{pass, pass, VerdictPass},
 		{pass, fail, VerdictFail},
 		{pass, inc, VerdictInconclusive},
-		{inc, fail, VerdictFail}, // fail wins over inconclusive
+		{inc, fail, VerdictFail},       // fail wins over inconclusive
 		{pass, &Metric{}, VerdictPass}, // the advisory backend target without commits is not judged
 	} {
 		r := &Result{Metrics: map[string]*Metric{MetricWALFdatasync: c.wal, MetricBackendCommit: c.backend}}
