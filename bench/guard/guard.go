@@ -174,7 +174,8 @@ func Check(dev, destroyData string) (Findings, error) {
 
 // sameDevice compares the cleaned paths and the device numbers.
 func sameDevice(dev, other string) bool {
-	if filepath.Clean(dev) != filepath.Clean(other) {
+	dev, other = filepath.Clean(dev), filepath.Clean(other)
+	if dev != other {
 		return false
 	}
 	var a, b unix.Stat_t
@@ -245,7 +246,7 @@ func (o Options) Inspect(dev string) (Findings, error) {
 		unix.Close(fd)
 	} else if errors.Is(err, syscall.EBUSY) {
 		if !f.InUse() { // a mount, holder or swap already explains it
-			f.Items = append(f.Items, Finding{Kind: KindBusy, What: "in use: exclusively claimed by the kernel or another program (open O_EXCL: device or resource busy)"})
+			f.Items = append(f.Items, Finding{Kind: KindBusy, What: "exclusively claimed by the kernel or another program (open O_EXCL: device or resource busy)"})
 		}
 	} else {
 		return f, &os.PathError{Op: "open", Path: dev, Err: err}
