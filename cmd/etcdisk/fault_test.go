@@ -302,14 +302,22 @@ func TestFUSEHangingFdatasyncSIGINT(t *testing.T) {
 	}
 	t.Logf("stall reported %s after the hang began", time.Since(hungAt).Round(time.Millisecond))
 	sent := time.Now()
+	before := len(se.String())
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	const last = "interrupted; the report above covers what was measured"
-	printed := waitFor(&se, last, 10*time.Second)
+	// Finished: the report is on stdout and cmd's last line ("etcdisk
+	// run: ...") on stderr.
+	finished := func() bool {
+		return json.Valid([]byte(so.String())) && strings.Contains(se.String()[before:], "etcdisk run: ")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !finished() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	took := time.Since(sent)
-	state := procState(cmd.Process.Pid)
-	t.Logf("final line %t after %s; process state %q; stderr:\n%s", printed, took.Round(time.Millisecond), state, se.String())
+	printed := finished()
+	t.Logf("finished %t after %s; process state %q; stderr:\n%s", printed, took.Round(time.Millisecond), procState(cmd.Process.Pid), se.String())
 	if !printed {
 		// Name where it is stuck: the kernel stacks of its threads, and
 		// (SIGQUIT) its goroutines.

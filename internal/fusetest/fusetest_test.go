@@ -225,12 +225,12 @@ func TestCleanupReleasesHang(t *testing.T) {
 
 func TestDeadCandidates(t *testing.T) {
 	info := `22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/vda rw
-90 22 0:50 / /tmp/etcdisk-fusetest-123 rw,nosuid,nodev,relatime shared:60 - fuse.etcdisk-fusetest /x/backing rw,user_id=0,group_id=0
-91 22 0:51 / /tmp/with\040space rw - fuse.etcdisk-fusetest /y rw
-92 22 0:52 / /tmp/other rw - fuse.sshfs host: rw
+90 22 0:50 / /mnt/etcdisk-fusetest-123 rw,nosuid,nodev,relatime shared:60 - fuse.etcdisk-fusetest /x/backing rw,user_id=0,group_id=0
+91 22 0:51 / /mnt/with\040space rw - fuse.etcdisk-fusetest /y rw
+92 22 0:52 / /mnt/other rw - fuse.sshfs host: rw
 `
 	got := deadCandidates(info)
-	want := []string{"/tmp/etcdisk-fusetest-123", "/tmp/with space"}
+	want := []string{"/mnt/etcdisk-fusetest-123", "/mnt/with space"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("got %q, want %q", got, want)
 	}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Soak test: does etcdisk's memory stay flat over a long run? Runs
+# `etcdisk run` on DIR for SOAK_DURATION, samples its resident memory and its
+# open file descriptors every SOAK_INTERVAL seconds, prints the table, then
+# the growth from the first sample at or after one minute (the warm-up of
+# the Go heap and the WAL segments) to the end of the run.
+#
+# Memory is VmRSS = RssAnon + RssFile (+ RssShmem). RssAnon is etcdisk's own
+# memory: Go heap, stacks, histograms. RssFile counts the pages of mapped
+# files the process has touched; it grows with the bbolt database, which is
+# append-only and read through its mmap as in etcd (whose RSS grows with its
+# db the same way): page cache, reclaimable, not a leak. So the judged growth
+# is RssAnon's (SOAK_JUDGE=anon); SOAK_JUDGE=vmrss judges VmRSS, which stays
+# flat without the backend (SOAK_ARGS="--rate 500 --backend=false").
+# Fails (exit 1) when the judged growth is SOAK_MAX_GROWTH_KB or more (5 MB),
+# or when etcdisk ended with an error.
+#
+#   SOAK_DURATION=10m scripts/soak.sh [DIR]
+#
+# Environment (defaults): SOAK_DURATION (10m), SOAK_INTERVAL (10, seconds),
+# SOAK_JUDGE (anon or vmrss),
+# SOAK_ARGS (--rate 500: etcd's "heavily loaded" write rate, steady and kind
+# to a shared disk; "" for the closed loop), SOAK_MAX_GROWTH_KB (5120),
+# ETCDISK (a built binary; default: built from this checkout).
+set -euo pipefail
+dir="$(cd "${1:-.}" && pwd)"
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+duration="${SOAK_DURATION:-10m}"
+interval="${SOAK_INTERVAL:-10}"
+if [ -n "${SOAK_ARGS+set}" ]; then args="$SOAK_ARGS"; else args="--rate 500"; fi
+limit_kb="${SOAK_MAX_GROWTH_KB:-5120}"
+judge="${SOAK_JUDGE:-anon}"
+case "$judge" in
+anon | vmrss) ;;
+*) echo "soak.sh: SOAK_JUDGE is anon or vmrss, not $judge" >&2; exit 2 ;;
+esac
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/etcdisk-soak.XXXXXX")"
+pid=""
+cleanup() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -INT "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+bin="${ETCDISK:-}"
+if [ -z "$bin" ]; then
+	(cd "$repo" && go build -o "$tmp/etcdisk" ./cmd/etcdisk)
+	bin="$tmp/etcdisk"
+fi
+
+# status FIELD: the kB value of FIELD in /proc/PID/status, or empty.
+status() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$pid/status" 2>/dev/null || true; }
+
+# shellcheck disable=SC2086 # SOAK_ARGS is a list of flags
+"$bin" run --dir "$dir" --duration "$duration" --progress never --output json $args \
+	>"$tmp/result.json" 2>"$tmp/stderr" &
+pid=$!
+start=$(date +%s)
+echo "etcdisk run --dir $dir --duration $duration $args (pid $pid); a sample every ${interval}s"
+printf '%8s %10s %10s %10s %5s\n' elapsed vmrss_kb anon_kb file_kb fds
+base_t="" base_rss="" base_anon="" last_rss="" last_anon="" max_rss=0 max_anon=0
+fd_min="" fd_max=""
+next=$start
+while kill -0 "$pid" 2>/dev/null; do
+	rss="$(status VmRSS)"
+	anon="$(status RssAnon)"
+	file="$(status RssFile)"
+	fds="$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)"
+	[ -n "$rss" ] || break # exiting
+	t=$(( $(date +%s) - start ))
+	printf '%7ss %10s %10s %10s %5s\n' "$t" "$rss" "$anon" "$file" "$fds"
+	if [ "$t" -ge 60 ]; then
+		if [ -z "$base_t" ]; then
+			base_t=$t base_rss=$rss base_anon=$anon
+		fi
+		last_rss=$rss last_anon=$anon
+		if [ "$rss" -gt "$max_rss" ]; then max_rss=$rss; fi
+		if [ "$anon" -gt "$max_anon" ]; then max_anon=$anon; fi
+		if [ -z "$fd_min" ] || [ "$fds" -lt "$fd_min" ]; then fd_min=$fds; fi
+		if [ -z "$fd_max" ] || [ "$fds" -gt "$fd_max" ]; then fd_max=$fds; fi
+	fi
+	next=$(( next + interval ))
+	while [ "$(date +%s)" -lt "$next" ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.2
+	done
+done
+code=0
+wait "$pid" || code=$?
+pid=""
+verdict="$(grep -o '"verdict": *"[a-z]*"' "$tmp/result.json" | head -1 | sed 's/.*"\([a-z]*\)"$/\1/' || true)"
+echo "etcdisk exited $code (verdict ${verdict:-none})"
+if [ -s "$tmp/stderr" ]; then
+	echo "its stderr:"
+	sed 's/^/  /' "$tmp/stderr"
+fi
+fail=0
+if [ "$code" -eq 2 ] || [ -z "$verdict" ]; then
+	echo "FAIL: etcdisk ended with an error"
+	fail=1
+fi
+if [ -z "$base_t" ]; then
+	echo "no sample after the first minute: run longer (SOAK_DURATION) to judge memory growth"
+	exit "$fail"
+fi
+rss_growth=$(( last_rss - base_rss )) rss_peak=$(( max_rss - base_rss ))
+anon_growth=$(( last_anon - base_anon )) anon_peak=$(( max_anon - base_anon ))
+echo "after the first minute (from ${base_t}s to the end):"
+echo "  VmRSS   ${base_rss} -> ${last_rss} kB: growth ${rss_growth} kB (peak +${rss_peak} kB)"
+echo "  RssAnon ${base_anon} -> ${last_anon} kB: growth ${anon_growth} kB (peak +${anon_peak} kB)"
+echo "  open fds ${fd_min}-${fd_max}"
+if [ "$judge" = vmrss ]; then
+	name=VmRSS growth=$rss_growth peak=$rss_peak
+else
+	name=RssAnon growth=$anon_growth peak=$anon_peak
+fi
+if [ "$growth" -ge "$limit_kb" ] || [ "$peak" -ge "$limit_kb" ]; then
+	echo "FAIL: $name grew by $growth kB (peak +$peak kB), the limit is $limit_kb kB"
+	fail=1
+else
+	echo "PASS: $name growth $growth kB (peak +$peak kB) < $limit_kb kB"
+fi
+exit "$fail"
