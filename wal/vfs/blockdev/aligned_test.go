@@ -72,7 +72,7 @@ func fileSize(t *testing.T, f vfs.File) int64 {
 func TestAlignedWritesMatchPlainFile(t *testing.T) {
 	for _, tc := range []struct{ lbs, unit int }{{512, 512}, {512, 4096}, {4096, 4096}, {4096, 16384}} {
 		t.Run(fmt.Sprintf("lbs%d-unit%d", tc.lbs, tc.unit), func(t *testing.T) {
-			const region = 1 << 20
+			const region = 256 << 10
 			d, img := fakeDevice(t, 3*region, Options{RegionSize: region, LogicalBlockSize: tc.lbs, WriteUnit: tc.unit})
 			// Take region 0 with another file, so ours lives at a
 			// non-zero offset.
@@ -304,5 +304,67 @@ func TestDirectWriteUnitMustMatchAlignment(t *testing.T) {
 	_, err := fs.OpenFile(filepath.Join(t.TempDir(), "seg"), os.O_WRONLY|os.O_CREATE, 0o600)
 	if err == nil || !strings.Contains(err.Error(), "not a power-of-two multiple") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// TestWriteDoesNotAllocate: a WAL-like append (the measured path) makes no
+// allocation once the buffers exist.
+func TestWriteDoesNotAllocate(t *testing.T) {
+	d, _ := fakeDevice(t, 4<<20, Options{RegionSize: 4 << 20})
+	f, err := d.OpenFile("seg", os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, 2328)
+	f.Write(p) // allocates the scratch and tail buffers
+	allocs := testing.AllocsPerRun(200, func() {
+		if pos, _ := f.Seek(0, io.SeekCurrent); pos > 3<<20 {
+			f.Seek(0, io.SeekStart)
+		}
+		if _, err := f.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per write", allocs)
+	}
+}
+
+// TestZeroRegions: with ZeroRegions a preallocation zeroes what an earlier
+// user left in the region, so the region reads back as a preallocated
+// file; without it the old bytes stay (and the file still reads zeros).
+func TestZeroRegions(t *testing.T) {
+	for _, zero := range []bool{false, true} {
+		const region = 64 << 10
+		p := filepath.Join(t.TempDir(), "dev.img")
+		if err := os.WriteFile(p, bytes.Repeat([]byte{0xAB}, 2*region), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		d, err := Open(p, Options{RegularFile: true, RegionSize: region, ZeroRegions: zero})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := d.OpenFile("seg", os.O_WRONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write([]byte("head")); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Fallocate(0, region); err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+		raw, _ := os.ReadFile(p)
+		if string(raw[:4]) != "head" {
+			t.Fatalf("zero=%v: written bytes lost: %q", zero, raw[:4])
+		}
+		rest := raw[4096:region]
+		if got := bytes.Equal(rest, make([]byte, len(rest))); got != zero {
+			t.Fatalf("zero=%v: region past the written unit zeroed=%v", zero, got)
+		}
+		if raw[region] != 0xAB {
+			t.Fatalf("zero=%v: the next region was touched", zero)
+		}
 	}
 }
