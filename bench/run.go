@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,7 +23,10 @@ var ErrInterrupted = errors.New("interrupted")
 // hangGrace is how long Run waits for a workload stuck in a system call
 // after it was told to stop. A disk that hangs in fdatasync cannot be
 // interrupted; the partial result is reported anyway.
-const hangGrace = 1500 * time.Millisecond
+const hangGrace = time.Second
+
+// hungCleanupGrace bounds closing and removing files after a hang.
+const hungCleanupGrace = 300 * time.Millisecond
 
 // RunDirPrefix starts the name of the folder Run creates in Config.Dir.
 const RunDirPrefix = "etcdisk-run-"
@@ -71,13 +75,21 @@ func runOnce(ctx context.Context, cfg Config) (*report.Result, error) {
 		return nil, fmt.Errorf("cannot create a run folder in %s: %w", cfg.Dir, err)
 	}
 	var leftovers []string
+	cleanupGrace := 10 * time.Second
 	cleanup := func() {
 		if cfg.Keep {
 			fmt.Fprintf(log, "etcdisk: kept %s\n", runDir)
 			return
 		}
-		if err := os.RemoveAll(runDir); err != nil {
+		err, finished := bounded(cleanupGrace, func() error { return os.RemoveAll(runDir) })
+		switch {
+		case !finished:
+			leftovers = append(leftovers, fmt.Sprintf("left behind %s: the disk did not answer while removing it; remove it by hand", runDir))
+		case err != nil:
 			leftovers = append(leftovers, fmt.Sprintf("could not remove %s: %v", runDir, err))
+		}
+		for _, l := range leftovers {
+			fmt.Fprintf(log, "etcdisk: %s\n", l)
 		}
 	}
 
@@ -104,11 +116,35 @@ func runOnce(ctx context.Context, cfg Config) (*report.Result, error) {
 	}
 
 	res, runErr := drive(ctx, cfg, rec, wl, nset, log)
-	neighbors, nerr := nset.stop()
-	closeErr := errors.Join(wl.close(), nerr)
+	var (
+		mu        sync.Mutex
+		neighbors []report.Neighbor
+		closeErr  error
+	)
+	stopAll := func() error {
+		nb, nerr := nset.stop()
+		cerr := errors.Join(wl.close(), nerr)
+		mu.Lock()
+		neighbors, closeErr = nb, cerr
+		mu.Unlock()
+		return nil
+	}
+	if errors.Is(runErr, errHung) {
+		// NB: closing a WAL whose fdatasync hangs waits for it: give up
+		// quickly and report what was measured.
+		cleanupGrace = hungCleanupGrace
+		if _, finished := bounded(hungCleanupGrace, stopAll); !finished {
+			leftovers = append(leftovers, "files were still open on the hung disk")
+		}
+	} else {
+		stopAll()
+	}
 	cleanup()
-	if runErr == nil && closeErr != nil && !res.Interrupted {
-		runErr = closeErr
+	mu.Lock()
+	nbs, cerr := neighbors, closeErr
+	mu.Unlock()
+	if runErr == nil && cerr != nil && !res.Interrupted {
+		runErr = cerr
 	}
 
 	c := wl.counts()
@@ -121,7 +157,7 @@ func runOnce(ctx context.Context, cfg Config) (*report.Result, error) {
 	res.Environment = env
 	res.Saves, res.Entries, res.BytesWritten, res.Segments = c.saves, c.entries, c.bytes, c.segments
 	res.Extra = c.extra
-	res.Neighbors = neighbors
+	res.Neighbors = nbs
 	res.Metrics = rec.metrics()
 	rec.mu.Lock()
 	res.Intervals = rec.intervals
@@ -239,7 +275,23 @@ func waitStopped(done <-chan error, log io.Writer) error {
 		return err
 	case <-time.After(hangGrace):
 		fmt.Fprintf(log, "etcdisk: the disk did not return from a system call within %s; reporting what was measured\n", hangGrace)
-		return errors.New("the disk hung in a system call and did not return")
+		return errHung
+	}
+}
+
+// errHung: the workload did not return from a system call in time.
+var errHung = errors.New("the disk hung in a system call and did not return")
+
+// bounded runs f, waiting at most d for it. A disk hung in fdatasync also
+// hangs closing and removing files on it; the run must still end.
+func bounded(d time.Duration, f func() error) (err error, finished bool) {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err, true
+	case <-time.After(d):
+		return nil, false
 	}
 }
 

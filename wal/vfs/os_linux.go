@@ -77,41 +77,47 @@ func (f *osFile) wrap(op string, err error) error {
 	return &os.PathError{Op: op, Path: f.name, Err: err}
 }
 
+// Write is write(2). NB: a short write is continued, as os.File (and so
+// etcd) does: the next write(2) then reports the real error (ENOSPC, EIO)
+// instead of a bare "short write". A full write is one system call.
 func (f *osFile) Write(p []byte) (int, error) {
-	for {
-		n, err := unix.Write(f.fd, p)
+	done := 0
+	for { // NB: at least one system call, even for an empty p (as os.File)
+		n, err := unix.Write(f.fd, p[done:])
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			if n < 0 {
-				n = 0
-			}
-			return n, f.wrap("write", err)
+			return done, f.wrap("write", err)
 		}
-		if n < len(p) {
-			return n, f.wrap("write", io.ErrShortWrite)
+		done += n
+		if done >= len(p) {
+			return done, nil
 		}
-		return n, nil
+		if n == 0 {
+			return done, f.wrap("write", io.ErrShortWrite)
+		}
 	}
 }
 
+// WriteAt is pwrite(2); a short write is continued as in Write.
 func (f *osFile) WriteAt(p []byte, off int64) (int, error) {
-	for {
-		n, err := unix.Pwrite(f.fd, p, off)
+	done := 0
+	for { // NB: at least one system call, even for an empty p (as os.File)
+		n, err := unix.Pwrite(f.fd, p[done:], off+int64(done))
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			if n < 0 {
-				n = 0
-			}
-			return n, f.wrap("pwrite", err)
+			return done, f.wrap("pwrite", err)
 		}
-		if n < len(p) {
-			return n, f.wrap("pwrite", io.ErrShortWrite)
+		done += n
+		if done >= len(p) {
+			return done, nil
 		}
-		return n, nil
+		if n == 0 {
+			return done, f.wrap("pwrite", io.ErrShortWrite)
+		}
 	}
 }
 
