@@ -7,13 +7,17 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/sysinfo"
 	"github.com/etcdisk/etcdisk/report"
+	"github.com/etcdisk/etcdisk/wal"
 	"github.com/etcdisk/etcdisk/wal/vfs"
+	"github.com/etcdisk/etcdisk/wal/vfs/blockdev"
 )
 
 // ErrInterrupted is returned (with the partial result) when ctx was
@@ -61,27 +65,52 @@ func logOf(cfg Config) io.Writer {
 // runOnce is one run: set up, warm up, measure, clean up.
 func runOnce(ctx context.Context, cfg Config) (*report.Result, error) {
 	log := logOf(cfg)
-	if err := checkDir(cfg); err != nil {
-		return nil, err
-	}
 	fsys := cfg.FS
 	if fsys == nil {
 		fsys = vfs.Default
 	}
-	env := sysinfo.Probe(cfg.Dir, cfg.Version)
-
-	runDir, err := os.MkdirTemp(cfg.Dir, RunDirPrefix+"*")
-	if err != nil {
-		return nil, fmt.Errorf("cannot create a run folder in %s: %w", cfg.Dir, err)
-	}
+	neighborFS := fsys
+	var (
+		env    report.Environment
+		runDir string
+		err    error
+	)
 	var leftovers []string
 	cleanupGrace := 10 * time.Second
+	removeRunDir := func() error { return os.RemoveAll(runDir) }
+	if cfg.Device != "" {
+		dev, err := openDevice(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		defer dev.Close()
+		env = sysinfo.ProbeDevice(cfg.Device, cfg.Version)
+		// The device's files live in the device's own namespace: nothing
+		// to remove but the regions, which are simply abandoned.
+		fsys, runDir = dev, "/etcdisk-run"
+		removeRunDir = func() error { return nil }
+		if err := fsys.Mkdir(runDir, 0o700); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := checkDir(cfg); err != nil {
+			return nil, err
+		}
+		env = sysinfo.Probe(cfg.Dir, cfg.Version)
+		if cfg.Direct {
+			fsys = blockdev.Direct(fsys, blockdev.DirectOptions{})
+		}
+		runDir, err = os.MkdirTemp(cfg.Dir, RunDirPrefix+"*")
+		if err != nil {
+			return nil, fmt.Errorf("cannot create a run folder in %s: %w", cfg.Dir, err)
+		}
+	}
 	cleanup := func() {
-		if cfg.Keep {
+		if cfg.Keep && cfg.Device == "" {
 			fmt.Fprintf(log, "etcdisk: kept %s\n", runDir)
 			return
 		}
-		err, finished := bounded(cleanupGrace, func() error { return os.RemoveAll(runDir) })
+		err, finished := bounded(cleanupGrace, removeRunDir)
 		switch {
 		case !finished:
 			leftovers = append(leftovers, fmt.Sprintf("left behind %s: the disk did not answer while removing it; remove it by hand", runDir))
@@ -109,7 +138,11 @@ func runOnce(ctx context.Context, cfg Config) (*report.Result, error) {
 
 	specs, _ := resolveNeighbors(cfg) // validated
 	nset := declareNeighbors(specs, rec)
-	if err := nset.start(ctx, fsys, runDir); err != nil {
+	nbDir := runDir
+	if cfg.Device != "" {
+		nbDir = cfg.Dir // every neighbour names its own dir= or device=
+	}
+	if err := nset.start(ctx, neighborFS, nbDir); err != nil {
 		wl.close()
 		cleanup()
 		return nil, err
@@ -179,6 +212,7 @@ func runOnce(ctx context.Context, cfg Config) (*report.Result, error) {
 // drive runs the workload through warm-up and the measured phase.
 func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, nset *neighborSet, log io.Writer) (*report.Result, error) {
 	res := &report.Result{StartTime: time.Now().UTC()}
+	driveStart := time.Now()
 	var stop atomic.Bool
 	done := make(chan error, 1)
 	stopWatch := make(chan struct{})
@@ -263,7 +297,7 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, nset *ne
 	// of the measurement, and the interval series must sum to the totals.
 	rec.measuring.Store(false)
 	res.DurationNs = int64(now.Sub(measStart))
-	res.WarmupNs = int64(measStart.Sub(rec.epoch))
+	res.WarmupNs = int64(measStart.Sub(driveStart))
 	return res, err
 }
 
@@ -386,4 +420,19 @@ func echoConfig(c Config) report.Config {
 		BackendP99TargetNs: int64(c.BackendP99Target),
 		WarmupNs:           int64(c.Warmup),
 	}
+}
+
+// openDevice checks a raw device with the data guard and opens it. The
+// guard's refusal is one line that says what was found.
+func openDevice(cfg Config, log io.Writer) (*blockdev.Device, error) {
+	f, err := guard.Check(cfg.Device, cfg.DestroyData)
+	if err != nil {
+		return nil, err
+	}
+	if f.HasData() {
+		fmt.Fprintf(log, "etcdisk: overwriting %s as asked (--destroy-data): %s\n", cfg.Device, strings.Join(f.Lines(), "; "))
+	}
+	// A WAL keeping K segments needs K+3 regions: the tail, the pre-made
+	// next one, and the ones cut between two purges.
+	return blockdev.Open(cfg.Device, blockdev.Options{MinRegions: wal.DefaultKeepSegments + 3})
 }

@@ -123,6 +123,8 @@ func newWALLoad(cfg Config, fs vfs.FS, runDir string, rec *recorder) (*walLoad, 
 		Observer:    obs,
 		SegmentSize: cfg.SegmentSize,
 		Metadata:    []byte("etcdisk"),
+		// On a raw device, purge every second: regions are few.
+		PurgeInterval: purgeInterval(cfg),
 	})
 	if err != nil {
 		return nil, err
@@ -318,4 +320,11 @@ func (l *walLoad) counts() counts {
 		}
 	}
 	return c
+}
+
+func purgeInterval(cfg Config) time.Duration {
+	if cfg.Device != "" {
+		return time.Second
+	}
+	return 0 // etcd's 30 s
 }

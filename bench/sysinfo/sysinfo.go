@@ -369,3 +369,21 @@ func kernel() string {
 	}
 	return unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:])
 }
+
+// ProbeDevice describes the environment of a run on a raw block device.
+func ProbeDevice(dev, version string) report.Environment {
+	env := report.Environment{
+		Kernel:    kernel(),
+		CPUs:      runtime.NumCPU(),
+		Version:   version,
+		GoVersion: runtime.Version(),
+		Path:      dev,
+	}
+	env.Hostname, _ = os.Hostname()
+	if d, err := (Options{}).DeviceByPath(dev); err == nil {
+		fillDevice(&env, d)
+	}
+	env.Filesystem = "raw device"
+	env.Warnings = Warnings(env)
+	return env
+}

@@ -47,6 +47,16 @@ Backend (on by default with the wal workload, --backend=false turns it off):
   options, committed every 100 ms when anything is pending (at once at 10,000
   pending); backend_commit is judged against --backend-p99-target (25 ms).
 
+Raw devices (--device DEV): each WAL segment gets a 64 MiB region of the device,
+written with O_DIRECT in aligned 4 KiB units, made durable with fdatasync. No
+file system means no journal: the numbers are a lower bound of what etcd on a
+file system there would see; the bbolt backend is off. Before the first write
+etcdisk refuses a device that is mounted (or a partition of it), held by
+LVM/md/dm, active swap or open exclusively elsewhere (nothing overrides that),
+or that carries a partition table or a file system, swap, LVM2, md or LUKS
+signature, unless --destroy-data repeats its exact path. etcdisk info --device
+DEV shows what it finds without writing.
+
 Neighbours (--neighbor KIND[,key=value...], repeatable; they write in the run
 folder unless dir= or device= says otherwise):
   kinds  seqwrite, randwrite, randread, seqread, fsync (small writes each
@@ -70,6 +80,7 @@ Examples:
   etcdisk run --output json > result.json        # one JSON document on stdout
   etcdisk run --out results/                     # result.json and every export
   etcdisk run --workload fio --dir /mnt/ssd      # fio's recipe, side by side
+  etcdisk run --device /dev/nvme1n1 --duration 60s   # a bare device, checked first
   etcdisk run --scenario batch-job --compare-solo --duration 30s
   etcdisk run --neighbor writeback,bs=4MiB,rate=50MiB --find-limit --duration 15s
 
@@ -86,7 +97,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	)
 	fs := newFlagSet("run")
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory on the disk to measure")
-	fs.StringVar(&cfg.Device, "device", "", "raw block device to measure instead of --dir (not supported yet)")
+	fs.StringVar(&cfg.Device, "device", "", "raw block device to measure instead of --dir (O_DIRECT, 64 MiB regions; see Raw devices above)")
+	fs.StringVar(&cfg.DestroyData, "destroy-data", "", "repeat the --device path to write over a partition table or file system found on it")
 	fs.Var(choiceValue{&cfg.Workload, []string{bench.WorkloadWAL, bench.WorkloadFio}}, "workload", "wal (etcd's WAL) or fio (fio's recipe)")
 	fs.Var(durationValue{&cfg.Duration, false}, "duration", "length of the measured phase, after --warmup")
 	fs.Int64Var(&cfg.Ops, "ops", 0, "stop after this many Saves (closed loop) or proposals (--rate)")
@@ -98,7 +110,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(choiceValue{&cfg.Request, []string{bench.RequestTxn, bench.RequestPut}}, "request", "proposal shape with --value-size: txn (a Kubernetes update) or put (etcdctl put)")
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "entries per Save (per proposal with --rate)")
 	fs.BoolVar(&cfg.Backend, "backend", cfg.Backend, "apply entries to a bbolt backend on the same disk, committed as etcd does (every 100 ms)")
-	fs.BoolVar(&cfg.Direct, "direct", false, "O_DIRECT writes (not supported yet)")
+	fs.BoolVar(&cfg.Direct, "direct", false, "write the files in --dir with O_DIRECT through aligned buffers (etcd does not)")
 	fs.StringArrayVar(&cfg.Neighbors, "neighbor", nil, "noisy neighbour KIND[,key=value...], repeatable (see Neighbours above)")
 	fs.StringVar(&cfg.Scenario, "scenario", "", "named noisy-neighbour preset (see Scenarios above)")
 	fs.BoolVar(&cfg.CompareSolo, "compare-solo", false, "run alone first, then with the neighbours, and report both with ratios")
@@ -120,6 +132,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "run", fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
 	cfg.SegmentSize = int64(segSize)
+	if cfg.Device != "" && !fs.Changed("backend") {
+		cfg.Backend = false // bbolt needs a file system
+	}
 	if cfg.Workload == bench.WorkloadFio {
 		// fio's recipe is one pass over its file with no warm-up, unless
 		// the user asks for a length.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/sysinfo"
 	"github.com/etcdisk/etcdisk/report"
 )
@@ -51,25 +52,33 @@ func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitPass
 }
 
-const infoHelp = `Usage: etcdisk info [--dir DIR]
+const infoHelp = `Usage: etcdisk info [--dir DIR | --device DEV]
 
 Describes the file system and the block device behind DIR (mount options,
 model, rotational, scheduler, write cache, block sizes) and warns about
-settings that make fdatasync lie. Writes nothing.
+settings that make fdatasync lie. With --device it says what the data guard
+finds on a raw device (mounts, holders, swap, partition tables, file system
+and RAID signatures) and whether etcdisk run --device would write to it.
+Writes nothing.
 
-Example:
+Examples:
   etcdisk info --dir /var/lib/etcd
+  etcdisk info --device /dev/nvme1n1
 `
 
 func cmdInfo(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	dir := "."
+	dir, device := ".", ""
 	fs := newFlagSet("info")
 	fs.StringVar(&dir, "dir", dir, "directory to describe")
+	fs.StringVar(&device, "device", "", "raw block device to inspect")
 	if ok, code := parseFlags(fs, args, infoHelp, stdout, stderr); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
 		return usageError(stderr, "info", fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	if device != "" {
+		return infoDevice(device, stdout, stderr)
 	}
 	env := sysinfo.Probe(dir, etcdiskVersion())
 	if env.Filesystem == "" {
@@ -193,6 +202,35 @@ func cmdMerge(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := report.WriteFleet(stdout, f, strings.ToLower(format)); err != nil {
 		fmt.Fprintf(stderr, "etcdisk merge: %v\n", err)
 		return exitError
+	}
+	return exitPass
+}
+
+func infoDevice(dev string, stdout, stderr io.Writer) int {
+	f, err := guard.Inspect(dev)
+	if err != nil {
+		fmt.Fprintf(stderr, "etcdisk info: %v\n", err)
+		return exitError
+	}
+	env := sysinfo.ProbeDevice(dev, etcdiskVersion())
+	fmt.Fprintf(stdout, "%-20s %s\n", "device:", dev)
+	if env.DeviceModel != "" {
+		fmt.Fprintf(stdout, "%-20s %s\n", "model:", env.DeviceModel)
+	}
+	if env.WriteCache != "" {
+		fmt.Fprintf(stdout, "%-20s %s\n", "write cache:", env.WriteCache)
+	}
+	fmt.Fprint(stdout, f.String())
+	if !strings.HasSuffix(f.String(), "\n") {
+		fmt.Fprintln(stdout)
+	}
+	switch {
+	case f.InUse():
+		fmt.Fprintln(stdout, "etcdisk run --device: refused (in use; nothing overrides this)")
+	case f.HasData():
+		fmt.Fprintf(stdout, "etcdisk run --device: refused unless --destroy-data=%s\n", dev)
+	default:
+		fmt.Fprintln(stdout, "etcdisk run --device: would write (nothing found on it)")
 	}
 	return exitPass
 }
