@@ -80,7 +80,6 @@ type Neighbor struct {
 	sched  schedule
 	lim    *rate.Limiter
 	tokens int // limiter tokens per operation
-	wbuf   []byte
 	cursor atomic.Int64 // next block of the sequential kinds
 	t0     time.Time
 
@@ -249,10 +248,6 @@ func (n *Neighbor) setup() error {
 		return fmt.Errorf("%s holds %d bytes, less than one block of %d", n.path, region, s.BS)
 	}
 	region = n.blocks * s.BS
-	if s.Kind.writes() {
-		n.wbuf = n.alloc(int(s.BS))
-		fillRandom(n.wbuf, 1)
-	}
 	if n.isDevice {
 		// Devices are used as they are: reads see what is there.
 		if s.Kind == Trim {
@@ -346,10 +341,12 @@ func fillRandom(b []byte, seed uint64) {
 	}
 }
 
-// worker is one synchronous I/O stream.
+// worker is one synchronous I/O stream. Like a fio job it has its own
+// buffer: O_DIRECT pins the buffer's pages for each operation, and workers
+// sharing one page would contend on it.
 type worker struct {
 	rng   *rand.Rand
-	rbuf  []byte
+	buf   []byte
 	sl    sleeper
 	count int // operations since start, for sync-every
 }
@@ -359,9 +356,8 @@ func (n *Neighbor) newWorker(i int) *worker {
 		rng: rand.New(rand.NewPCG(uint64(i)+1, 0x6e6569676862)),
 		sl:  sleeper{clock: n.opt.Clock},
 	}
-	if !n.spec.Kind.writes() {
-		w.rbuf = n.alloc(int(n.spec.BS))
-	}
+	w.buf = n.alloc(int(n.spec.BS))
+	fillRandom(w.buf, uint64(i)+1)
 	return w
 }
 
@@ -411,26 +407,26 @@ func (n *Neighbor) op(w *worker) error {
 	var err error
 	switch s.Kind {
 	case RandWrite:
-		_, err = n.f.WriteAt(n.wbuf, w.rng.Int64N(n.blocks)*s.BS)
+		_, err = n.f.WriteAt(w.buf, w.rng.Int64N(n.blocks)*s.BS)
 	case RandRead:
-		_, err = n.f.ReadAt(w.rbuf, w.rng.Int64N(n.blocks)*s.BS)
+		_, err = n.f.ReadAt(w.buf, w.rng.Int64N(n.blocks)*s.BS)
 	case SeqRead:
 		idx := n.cursor.Add(1) - 1
-		_, err = n.f.ReadAt(w.rbuf, idx%n.blocks*s.BS)
+		_, err = n.f.ReadAt(w.buf, idx%n.blocks*s.BS)
 	case Trim:
 		idx := n.cursor.Add(1) - 1
 		off := idx % n.blocks * s.BS
 		if idx >= n.blocks {
 			// The block was discarded on an earlier pass: give it
 			// data again so this discard frees real blocks.
-			if _, err = n.f.WriteAt(n.wbuf, off); err != nil {
+			if _, err = n.f.WriteAt(w.buf, off); err != nil {
 				return err
 			}
 		}
 		err = n.discard(off, s.BS)
 	default: // SeqWrite, Fsync, Writeback
 		idx := n.cursor.Add(1) - 1
-		_, err = n.f.WriteAt(n.wbuf, idx%n.blocks*s.BS)
+		_, err = n.f.WriteAt(w.buf, idx%n.blocks*s.BS)
 	}
 	if err != nil {
 		return err

@@ -55,9 +55,8 @@ func (k Kind) writes() bool { return k != RandRead && k != SeqRead }
 const (
 	MaxQD = 256
 	MaxBS = 64 << 20
-	// maxReadBuffers bounds qd*bs for the readers, whose workers each need
-	// their own buffer (writers share one).
-	maxReadBuffers = 1 << 30
+	// maxBuffers bounds qd*bs: every worker has its own buffer.
+	maxBuffers = 1 << 30
 	// DirectAlign is the block-size multiple direct I/O requires: 4096
 	// covers every logical block size in use (512 and 4096).
 	DirectAlign = 4096
@@ -281,8 +280,8 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("fsync needs sync-every >= 1 (without syncs use seqwrite)")
 	case !s.Kind.writes() && s.SyncEvery > 0:
 		return fmt.Errorf("%s writes nothing to sync: drop sync-every", s.Kind)
-	case !s.Kind.writes() && s.QD*int(s.BS) > maxReadBuffers:
-		return fmt.Errorf("%s qd*bs = %s of buffers, more than %s", s.Kind, formatSize(int64(s.QD)*s.BS), formatSize(maxReadBuffers))
+	case int64(s.QD)*s.BS > maxBuffers:
+		return fmt.Errorf("qd*bs = %s of buffers, more than %s", formatSize(int64(s.QD)*s.BS), formatSize(maxBuffers))
 	}
 	return nil
 }

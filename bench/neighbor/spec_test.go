@@ -37,8 +37,10 @@ func TestParse(t *testing.T) {
 			"trim,bs=1MiB,qd=1,size=1536MiB,device=/dev/loop7"},
 		{"seqwrite,dir=a=b/c,sync-every=0", Spec{Kind: SeqWrite, BS: 1 << 20, QD: 1, Size: 1 << 30, Dir: "a=b/c"},
 			"seqwrite,bs=1MiB,qd=1,size=1GiB,dir=a=b/c"},
-		{"randwrite,bs=64MiB,size=64MiB,qd=256", Spec{Kind: RandWrite, BS: 64 << 20, QD: 256, Size: 64 << 20},
-			"randwrite,bs=64MiB,qd=256,size=64MiB"},
+		{"randwrite,bs=64MiB,size=64MiB,qd=16", Spec{Kind: RandWrite, BS: 64 << 20, QD: 16, Size: 64 << 20},
+			"randwrite,bs=64MiB,qd=16,size=64MiB"},
+		{"randwrite,qd=256", Spec{Kind: RandWrite, BS: 4 << 10, QD: 256, Size: 1 << 30},
+			"randwrite,bs=4KiB,qd=256,size=1GiB"},
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.in)
@@ -100,7 +102,8 @@ func TestParseErrors(t *testing.T) {
 		{"fsync,sync-every=0", "fsync needs sync-every >= 1"},
 		{"seqwrite,sync-every=-2", "sync-every=-2 is negative"},
 		{"randread,sync-every=4", "randread writes nothing to sync"},
-		{"randread,bs=64MiB,qd=32,size=64MiB", "randread qd*bs = 2GiB of buffers"},
+		{"randread,bs=64MiB,qd=32,size=64MiB", "qd*bs = 2GiB of buffers"},
+		{"seqwrite,bs=8MiB,qd=256", "qd*bs = 2GiB of buffers"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.in)
