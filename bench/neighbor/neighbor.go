@@ -79,7 +79,7 @@ type Neighbor struct {
 	blocks int64 // the region is blocks * spec.BS bytes
 	sched  schedule
 	lim    *rate.Limiter
-	tokens int // limiter tokens per operation
+	tokens int          // limiter tokens per operation
 	cursor atomic.Int64 // next block of the sequential kinds
 	t0     time.Time
 
