@@ -201,6 +201,9 @@ func collectPod(p *corev1.Pod, readLog func(string) ([]byte, error)) NodeRun {
 
 // describe says in one line what happened to a pod without a result.
 func (r NodeRun) describe() string {
+	if r.Pod == "" {
+		return r.Problem
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "pod %s", r.Pod)
 	if r.Phase != "" {
@@ -340,4 +343,20 @@ func lastLine(log []byte) string {
 		return l
 	}
 	return ""
+}
+
+// ExitCode sums up a fleet as etcdisk run's exit codes do: 1 if a node
+// failed or gave no result (verdict fail or error), else 3 if a node was
+// inconclusive, else 0.
+func ExitCode(runs []NodeRun) int {
+	code := 0
+	for _, r := range runs {
+		switch {
+		case r.Result == nil || r.Result.Verdict == report.VerdictFail || r.Result.Verdict == report.VerdictError:
+			return 1
+		case r.Result.Verdict == report.VerdictInconclusive:
+			code = 3
+		}
+	}
+	return code
 }

@@ -26,6 +26,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -44,10 +45,24 @@ const (
 // hostnameLabel is the well-known node label holding the node's name.
 const hostnameLabel = "kubernetes.io/hostname"
 
-// DecodeStrict decodes one YAML document into out, failing on fields the
-// type does not have (a misspelt or misplaced key) and on duplicate keys.
+// DecodeStrict decodes one YAML document into out as the API server would
+// in strict field validation: keys are case-sensitive, and a key the type
+// does not have (misspelt, misplaced, wrong case) or a duplicate key fails.
+//
+// NB: sigs.k8s.io/yaml's UnmarshalStrict alone is not enough: it goes
+// through encoding/json, which matches keys case-insensitively, so
+// "hostpath:" would silently fill HostPath. sigs.k8s.io/json is the API
+// machinery's case-sensitive decoder.
 func DecodeStrict(data []byte, out any) error {
-	return yaml.UnmarshalStrict(data, out)
+	j, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return err
+	}
+	strict, err := kjson.UnmarshalStrict(j, out)
+	if err != nil {
+		return err
+	}
+	return errors.Join(strict...)
 }
 
 // LoadJob reads and strictly decodes a Job manifest.

@@ -44,12 +44,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	var err error
+	var (
+		err  error
+		code int
+	)
 	switch args[0] {
 	case "render":
 		err = render(args[1:], stdout)
 	case "collect":
-		err = collect(args[1:], stdout, stderr)
+		code, err = collect(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -62,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	return 0
+	return code
 }
 
 func render(args []string, stdout io.Writer) error {
@@ -97,7 +100,10 @@ func render(args []string, stdout io.Writer) error {
 	return err
 }
 
-func collect(args []string, stdout, stderr io.Writer) error {
+// collect writes the results and returns etcdisk's exit code for the
+// fleet: 1 if a node failed or gave no result, else 3 if one was
+// inconclusive, else 0.
+func collect(args []string, stdout, stderr io.Writer) (int, error) {
 	var podsFile, logsDir, logFile, node, nodes, outDir string
 	fs := pflag.NewFlagSet("collect", pflag.ContinueOnError)
 	fs.StringVar(&podsFile, "pods", "", "`kubectl get pods -o json` of the Job's pods")
@@ -107,27 +113,27 @@ func collect(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&nodes, "nodes", "", "comma-separated nodes that should have a result")
 	fs.StringVar(&outDir, "out", "", "directory for the result files")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return 0, err
 	}
 	if outDir == "" {
-		return errors.New("--out is required")
+		return 0, errors.New("--out is required")
 	}
 	var runs []deploy.NodeRun
 	switch {
 	case logFile != "" && podsFile == "":
 		r, err := collectOne(logFile, node)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		runs = []deploy.NodeRun{r}
 	case podsFile != "" && logsDir != "" && logFile == "":
 		data, err := os.ReadFile(podsFile)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		var list corev1.PodList
 		if err := json.Unmarshal(data, &list); err != nil {
-			return fmt.Errorf("%s: %w", podsFile, err)
+			return 0, fmt.Errorf("%s: %w", podsFile, err)
 		}
 		readLog := func(pod string) ([]byte, error) {
 			b, err := os.ReadFile(filepath.Join(logsDir, pod+".log"))
@@ -141,14 +147,14 @@ func collect(args []string, stdout, stderr io.Writer) error {
 		}
 		runs = deploy.Collect(list.Items, readLog, splitList(nodes))
 	default:
-		return errors.New("want --pods and --logs, or --log")
+		return 0, errors.New("want --pods and --logs, or --log")
 	}
 	if len(runs) == 0 {
-		return errors.New("no pods to collect")
+		return 0, errors.New("no pods to collect")
 	}
 	paths, err := deploy.WriteResults(outDir, runs)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for i, r := range runs {
 		name := r.Node
@@ -158,7 +164,7 @@ func collect(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "%-30s %s\n", name, r.Describe())
 		fmt.Fprintln(stdout, paths[i])
 	}
-	return nil
+	return deploy.ExitCode(runs), nil
 }
 
 // collectOne reads a single Job's log.
