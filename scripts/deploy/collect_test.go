@@ -182,7 +182,7 @@ func TestFileName(t *testing.T) {
 	for node, want := range map[string]string{
 		"cp-1":                     "cp-1.json",
 		"ip-10-0-1-5.ec2.internal": "ip-10-0-1-5.ec2.internal.json",
-		"../../etc/passwd":         "_etc_passwd.json",
+		"../../etc/passwd":         "_.._etc_passwd.json", // no separator, no leading dot
 		"":                         "unscheduled-p.json",
 	} {
 		if got := (NodeRun{Node: node, Pod: "p"}).FileName(); got != want {
