@@ -35,3 +35,27 @@ fuzz: ## every fuzz target, FUZZTIME each
 
 clean:
 	rm -rf bin
+
+# The container image for Kubernetes (scripts/deploy/Containerfile; README,
+# "Fleet"). Built with the first engine that works: podman, docker (its
+# daemon must answer) or buildah; without one it says so and builds nothing.
+IMAGE          ?= etcdisk:latest
+IMAGE_VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo container)
+.PHONY: image
+image: ## the container image $(IMAGE), when a container engine is available
+	@engine=""; \
+	for e in $(CONTAINER_ENGINE) podman docker buildah; do \
+	  command -v $$e >/dev/null 2>&1 || continue; \
+	  if [ $$e = buildah ] || $$e info >/dev/null 2>&1; then engine=$$e; break; fi; \
+	  echo "image: $$e is installed but does not answer ($$e info failed: no daemon or service?)"; \
+	done; \
+	if [ -z "$$engine" ]; then \
+	  echo "image: no working container engine (podman, docker or buildah): image $(IMAGE) not built"; \
+	  exit 0; \
+	fi; \
+	echo "image: building $(IMAGE) with $$engine"; \
+	case $$engine in \
+	  docker) DOCKER_BUILDKIT=1 docker build -f scripts/deploy/Containerfile --build-arg VERSION=$(IMAGE_VERSION) -t $(IMAGE) . ;; \
+	  *) $$engine build -f scripts/deploy/Containerfile --ignorefile scripts/deploy/Containerfile.dockerignore \
+	       --build-arg VERSION=$(IMAGE_VERSION) -t $(IMAGE) . ;; \
+	esac
