@@ -1,7 +1,10 @@
 package deploy
 
 import (
+	"debug/elf"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -309,5 +312,33 @@ func TestContainerfile(t *testing.T) {
 	}
 	if entry != `["/etcdisk"]` {
 		t.Errorf("ENTRYPOINT %s, want [\"/etcdisk\"] (the manifests pass only args)", entry)
+	}
+}
+
+// TestStaticBinary builds etcdisk as the Containerfile does (CGO_ENABLED=0)
+// and checks the result needs no dynamic loader: it runs on scratch.
+func TestStaticBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds etcdisk")
+	}
+	bin := filepath.Join(t.TempDir(), "etcdisk")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/etcdisk")
+	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Fatalf("the binary has a %v segment: it is not static", p.Type)
+		}
+	}
+	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+		t.Fatalf("the binary needs %v", libs)
 	}
 }
