@@ -101,9 +101,12 @@ else render+=(--nodes "$nodes"); fi
 "$fleet" "${render[@]}" -- "${extra[@]}" > "$out/fleet-job.yaml" || die "cannot render the Job"
 
 # A Job's pod template cannot change: remove an earlier run's Job (and pods).
-kubectl apply -f "$root/scripts/deploy/namespace.yaml" >/dev/null
-if [[ $ns != etcdisk ]]; then
+if [[ $ns == etcdisk ]]; then
+  kubectl apply -f "$root/scripts/deploy/namespace.yaml" >/dev/null
+else
+  # As namespace.yaml: hostPath and uid 0 need the "privileged" level.
   kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns" >/dev/null
+  kubectl label namespace "$ns" --overwrite pod-security.kubernetes.io/enforce=privileged >/dev/null
 fi
 kubectl -n "$ns" delete job "$job" --ignore-not-found --wait=true >/dev/null
 kubectl apply -f "$out/fleet-job.yaml"

@@ -28,7 +28,38 @@ var ErrNoResult = errors.New("no etcdisk result in the log")
 // a JSON value; values that are not etcdisk results (another program's JSON
 // log line, a truncated document) are skipped. When a log holds several
 // results the last one wins: it is the newest.
+//
+// A line of stderr that landed inside an indented document (the container
+// runtime interleaves the two streams line by line) breaks it; when no
+// document decodes, the log is tried once more without the lines that
+// cannot belong to indented JSON (those starting with a letter).
 func ExtractResult(log []byte) (*report.Result, error) {
+	res, err := extract(log)
+	if err == nil {
+		return res, nil
+	}
+	if cleaned := dropProse(log); len(cleaned) != len(log) {
+		if res, err2 := extract(cleaned); err2 == nil {
+			return res, nil
+		}
+	}
+	return nil, err
+}
+
+// dropProse removes the lines that start with a letter: etcdisk's stderr
+// ("etcdisk run: ...") and other programs' text, never a line of JSON.
+func dropProse(log []byte) []byte {
+	var out []byte
+	for _, l := range bytes.SplitAfter(log, []byte("\n")) {
+		if len(l) > 0 && (l[0] >= 'a' && l[0] <= 'z' || l[0] >= 'A' && l[0] <= 'Z') {
+			continue
+		}
+		out = append(out, l...)
+	}
+	return out
+}
+
+func extract(log []byte) (*report.Result, error) {
 	var (
 		found   *report.Result
 		lastErr error

@@ -56,6 +56,12 @@ func TestExtractResult(t *testing.T) {
 	if _, err := ExtractResult([]byte(bad)); err == nil || !strings.Contains(err.Error(), "great") {
 		t.Errorf("damaged result: %v, want the validation error", err)
 	}
+	// A stderr line inside the indented document (streams interleaved).
+	doc := strings.SplitAfter(string(readLog(t, "etcdisk-fleet-0-x7k2p")), "\n")
+	mixed := strings.Join(doc[:40], "") + "etcdisk: warning: neighbour fell behind\n" + strings.Join(doc[40:], "")
+	if res, err := ExtractResult([]byte(mixed)); err != nil || res.Verdict != report.VerdictPass {
+		t.Errorf("stderr line inside the document: %v, %v", res, err)
+	}
 	// Two documents: the last one wins; stderr lines around them are skipped.
 	two := "etcdisk: warning: something\n" + string(readLog(t, "etcdisk-fleet-0-x7k2p")) +
 		string(readLog(t, "etcdisk-fleet-1-m4q9z")) + "etcdisk run: interrupted\n"
