@@ -2,9 +2,14 @@ package livesafe_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,6 +20,8 @@ import (
 	"github.com/etcdisk/etcdisk/bench/livesafe"
 	"github.com/etcdisk/etcdisk/internal/fusetest"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata/etcd-metrics.txt from the embedded member")
 
 // TestPausesWhenLiveMemberSlows runs a real etcd member (embedded) whose data
 // directory is on a FUSE mount that delays every fsync by 30 ms: its own
@@ -73,6 +80,21 @@ func TestPausesWhenLiveMemberSlows(t *testing.T) {
 		t.Fatalf("pauses %+v, want one, ended", ps)
 	}
 	t.Logf("resumed after %v", ps[0].Duration().Round(time.Millisecond))
+
+	if *update {
+		resp, err := http.Get("http://" + metricsURL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("testdata", "etcd-metrics.txt"), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // startEtcd starts a single member with its data in dir, on free
