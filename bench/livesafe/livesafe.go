@@ -82,8 +82,7 @@ type Config struct {
 	// Metric is the histogram watched (default
 	// etcd_disk_wal_fsync_duration_seconds).
 	Metric string
-	// Client scrapes (default: a client with no cookies and no proxy
-	// surprises, http.DefaultClient's transport).
+	// Client scrapes (default: &http.Client{}, http.DefaultTransport).
 	Client *http.Client
 	// OnChange, if set, is called (from the watcher's goroutine) each time
 	// the watcher pauses or resumes, e.g. to log it. It must not block.
