@@ -277,8 +277,10 @@ func TestFUSEHangingFdatasyncSIGINT(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	// waited is closed when the process is reaped (waitErr set).
+	waited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(waited) }()
 	t.Cleanup(func() {
 		m.Release()
 		select {
@@ -290,8 +292,8 @@ func TestFUSEHangingFdatasyncSIGINT(t *testing.T) {
 	})
 	select {
 	case <-m.Hung():
-	case err := <-waited:
-		t.Fatalf("etcdisk ended before the hang (%v); stderr:\n%s", err, se.String())
+	case <-waited:
+		t.Fatalf("etcdisk ended before the hang (%v); stderr:\n%s", waitErr, se.String())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no fsync hung; counts %+v", m.Counts())
 	}
