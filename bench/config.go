@@ -110,6 +110,11 @@ type Config struct {
 	// FindLimit searches the highest rate of the one neighbour at which the
 	// WAL p99 stays under target (Result.Limit); each step runs Duration.
 	FindLimit bool
+	// EtcdMetrics is the metrics URL of a live etcd member on this node
+	// (live-safe mode): while the member's own recent WAL fsync p99 is over
+	// P99Target the load pauses, so a check never causes the outage it
+	// looks for. Neighbours are not paused (and not allowed with it).
+	EtcdMetrics string
 	// P99Target and BackendP99Target are the targets the verdict uses.
 	P99Target        time.Duration
 	BackendP99Target time.Duration
@@ -229,6 +234,9 @@ func (c *Config) Validate() error {
 				return fmt.Errorf("with --device, each neighbour needs dir= or device= (neighbour %s)", sp)
 			}
 		}
+	}
+	if c.EtcdMetrics != "" && len(specs) > 0 {
+		return fmt.Errorf("live-safe mode (--etcd-metrics) cannot pause noisy neighbours: drop --neighbor/--scenario on a live node")
 	}
 	if (c.CompareSolo || c.FindLimit) && len(specs) == 0 {
 		return fmt.Errorf("--compare-solo and --find-limit need a --neighbor or a --scenario")

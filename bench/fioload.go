@@ -35,6 +35,7 @@ type fioLoad struct {
 
 	fdatasync, write *series
 	saves, bytes     atomic.Int64
+	gate             gate
 }
 
 const fioFileName = "etcdisk-fio.0.0" // fio names files <job>.<job number>.<file number>
@@ -83,6 +84,9 @@ func (l *fioLoad) run(ctx context.Context, stop *atomic.Bool) error {
 	onePass := l.cfg.Duration == 0 && l.cfg.Ops == 0
 	var n int64 // writes since the start of the run (warm-up included)
 	for !stop.Load() && ctx.Err() == nil {
+		if waitGate(ctx, stop, l.gate) {
+			continue
+		}
 		if l.cfg.Ops > 0 && l.saves.Load() >= l.cfg.Ops {
 			return nil
 		}

@@ -96,3 +96,14 @@ func (b *batcher) take(now time.Duration, arrivals []time.Duration) []time.Durat
 func expectedBatch(rate float64, service time.Duration) float64 {
 	return math.Max(1, rate*service.Seconds())
 }
+
+// skip drops every proposal due by now (arrivals during a live-safe
+// pause are not made: the load was off) and returns how many it dropped.
+func (b *batcher) skip(now time.Duration) int {
+	n := 0
+	for b.pending <= now {
+		b.pending = b.sched.next()
+		n++
+	}
+	return n
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/etcdisk/etcdisk/bench/guard"
+	"github.com/etcdisk/etcdisk/bench/livesafe"
 	"github.com/etcdisk/etcdisk/bench/sysinfo"
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal"
@@ -63,7 +64,7 @@ func logOf(cfg Config) io.Writer {
 }
 
 // runOnce is one run: set up, warm up, measure, clean up.
-func runOnce(ctx context.Context, cfg Config) (*report.Result, error) {
+func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	log := logOf(cfg)
 	fsys := cfg.FS
 	if fsys == nil {
@@ -73,7 +74,6 @@ func runOnce(ctx context.Context, cfg Config) (*report.Result, error) {
 	var (
 		env    report.Environment
 		runDir string
-		err    error
 	)
 	var leftovers []string
 	cleanupGrace := 10 * time.Second
@@ -136,6 +136,26 @@ func runOnce(ctx context.Context, cfg Config) (*report.Result, error) {
 		return nil, fmt.Errorf("cannot set up the %s workload in %s: %w", cfg.Workload, cfg.Dir, err)
 	}
 
+	if cfg.EtcdMetrics != "" {
+		w, err := startLiveSafe(ctx, cfg, rec, log)
+		if err != nil {
+			wl.close()
+			cleanup()
+			return nil, err
+		}
+		defer w.Stop()
+		switch l := wl.(type) {
+		case *walLoad:
+			l.gate = w
+		case *fioLoad:
+			l.gate = w
+		}
+		defer func() {
+			if res != nil {
+				res.Pauses = livePauses(w, rec.epoch)
+			}
+		}()
+	}
 	specs, _ := resolveNeighbors(cfg) // validated
 	nset := declareNeighbors(specs, rec)
 	nbDir := runDir
@@ -149,6 +169,9 @@ func runOnce(ctx context.Context, cfg Config) (*report.Result, error) {
 	}
 
 	res, runErr := drive(ctx, cfg, rec, wl, nset, log)
+	if cfg.EtcdMetrics != "" {
+		res.Warnings = append(res.Warnings, "live-safe mode: the load paused whenever the live member's WAL fsync p99 rose past the target; the measured latencies include the live member's own load")
+	}
 	var (
 		mu        sync.Mutex
 		neighbors []report.Neighbor
@@ -435,4 +458,37 @@ func openDevice(cfg Config, log io.Writer) (*blockdev.Device, error) {
 	// A WAL keeping K segments needs K+3 regions: the tail, the pre-made
 	// next one, and the ones cut between two purges.
 	return blockdev.Open(cfg.Device, blockdev.Options{MinRegions: wal.DefaultKeepSegments + 3})
+}
+
+// startLiveSafe watches a live member's metrics (live-safe mode).
+func startLiveSafe(ctx context.Context, cfg Config, rec *recorder, log io.Writer) (*livesafe.Watcher, error) {
+	return livesafe.Watch(ctx, livesafe.Config{
+		URL:       cfg.EtcdMetrics,
+		Threshold: cfg.P99Target,
+		OnChange: func(paused bool, s livesafe.Sample) {
+			if paused {
+				fmt.Fprintf(log, "etcdisk: live-safe: pausing the load: the live member's WAL fsync p99 is %s (target %s)\n",
+					report.FormatDuration(s.P99), report.FormatDuration(cfg.P99Target))
+			} else {
+				fmt.Fprintf(log, "etcdisk: live-safe: resuming: the live member's WAL fsync p99 is %s\n", report.FormatDuration(s.P99))
+			}
+		},
+	})
+}
+
+func livePauses(w *livesafe.Watcher, epoch time.Time) []report.Pause {
+	var out []report.Pause
+	for _, p := range w.Pauses() {
+		end := p.End
+		if end.IsZero() {
+			end = time.Now()
+		}
+		out = append(out, report.Pause{
+			AtNs:       int64(p.Start.Sub(epoch)),
+			DurationNs: int64(end.Sub(p.Start)),
+			P99Ns:      int64(p.P99),
+			Reason:     p.Reason,
+		})
+	}
+	return out
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -370,6 +373,58 @@ func TestBadNeighborSpecIsAConfigError(t *testing.T) {
 	cfg.Scenario = "tuesday"
 	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "tuesday") {
 		t.Fatalf("err %v, want one naming the unknown scenario", err)
+	}
+	assertClean(t, cfg.Dir)
+}
+
+// slowMember serves etcd metrics whose WAL fsyncs all take ~4 s: a live
+// member in trouble.
+func slowMember(t *testing.T) string {
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n += 100
+		c := n
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprintln(w, "# HELP etcd_disk_wal_fsync_duration_seconds The latency distributions of fsync called by WAL.")
+		fmt.Fprintln(w, "# TYPE etcd_disk_wal_fsync_duration_seconds histogram")
+		for _, le := range []string{"0.001", "0.002", "0.004", "0.008", "0.016", "0.032", "0.064", "0.128", "0.256", "0.512", "1.024", "2.048"} {
+			fmt.Fprintf(w, "etcd_disk_wal_fsync_duration_seconds_bucket{le=%q} 0\n", le)
+		}
+		fmt.Fprintf(w, "etcd_disk_wal_fsync_duration_seconds_bucket{le=\"4.096\"} %d\n", c)
+		fmt.Fprintf(w, "etcd_disk_wal_fsync_duration_seconds_bucket{le=\"8.192\"} %d\n", c)
+		fmt.Fprintf(w, "etcd_disk_wal_fsync_duration_seconds_bucket{le=\"+Inf\"} %d\n", c)
+		fmt.Fprintf(w, "etcd_disk_wal_fsync_duration_seconds_sum %d\n", 3*c)
+		fmt.Fprintf(w, "etcd_disk_wal_fsync_duration_seconds_count %d\n", c)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/metrics"
+}
+
+func TestLiveSafePausesTheLoad(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Ops = 0
+	cfg.Duration = 3 * time.Second
+	cfg.EtcdMetrics = slowMember(t)
+	var log syncWriter
+	cfg.Log = &log
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Pauses) == 0 || !strings.Contains(log.String(), "live-safe: pausing") {
+		t.Fatalf("no pause; log:\n%s", log.String())
+	}
+	// Once paused (after the watcher's first two scrapes) no Save is
+	// issued: the last interval has no fdatasync.
+	last := res.Intervals[len(res.Intervals)-1]
+	if n := last.Metrics[report.MetricWALFdatasync].Count; n != 0 {
+		t.Fatalf("%d fdatasyncs in the last second while paused", n)
+	}
+	if p := res.Pauses[0]; p.P99Ns < int64(2*time.Second) || p.DurationNs <= 0 {
+		t.Fatalf("pause %+v", p)
 	}
 	assertClean(t, cfg.Dir)
 }

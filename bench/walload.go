@@ -76,6 +76,7 @@ type walLoad struct {
 	applyErr atomic.Pointer[error]
 
 	saves, entries atomic.Int64
+	gate           gate
 }
 
 // applyJob is a run of consecutive entries to apply to the backend.
@@ -253,6 +254,9 @@ func (l *walLoad) run(ctx context.Context, stop *atomic.Bool) error {
 		return l.runOpen(ctx, stop)
 	}
 	for !stop.Load() && ctx.Err() == nil && !l.done() {
+		if waitGate(ctx, stop, l.gate) {
+			continue // re-check stop after a pause
+		}
 		if err := l.save(l.cfg.Batch); err != nil {
 			return err
 		}
@@ -269,6 +273,10 @@ func (l *walLoad) runOpen(ctx context.Context, stop *atomic.Bool) error {
 	b := newBatcher(newSchedule(l.cfg.Arrivals, l.cfg.Rate, l.cfg.Seed), perSave)
 	epoch := l.rec.epoch
 	for !stop.Load() && ctx.Err() == nil && !l.done() {
+		if waitGate(ctx, stop, l.gate) {
+			b.skip(time.Since(epoch))
+			continue
+		}
 		now := time.Since(epoch)
 		if w := b.wait(now); w > 0 {
 			if !sleepUntil(ctx, stop, epoch, now+w) {

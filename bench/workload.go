@@ -41,3 +41,18 @@ func sleepUntil(ctx context.Context, stop *atomic.Bool, epoch time.Time, target 
 		time.Sleep(d)
 	}
 }
+
+// gate pauses a workload (live-safe mode); nil never pauses.
+type gate interface{ Paused() bool }
+
+// waitGate idles while g is paused. It reports whether a pause happened,
+// so an open loop can drop the arrivals that fell into it.
+func waitGate(ctx context.Context, stop *atomic.Bool, g gate) bool {
+	if g == nil || !g.Paused() {
+		return false
+	}
+	for g.Paused() && !stop.Load() && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}

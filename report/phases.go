@@ -104,3 +104,19 @@ func writeLimit(b *bytes.Buffer, r *Result) {
 			FormatLimitRate(ls.Failing, ls.Unit), ls.Metric)
 	}
 }
+
+// writePauses lists the live-safe pauses of a run.
+func writePauses(b *bytes.Buffer, r *Result) {
+	if len(r.Pauses) == 0 {
+		return
+	}
+	var total time.Duration
+	for _, p := range r.Pauses {
+		total += time.Duration(p.DurationNs)
+	}
+	fmt.Fprintf(b, "\nLive-safe pauses (the live etcd member's WAL fsync p99 rose past target; the load stopped): %d, %s in all\n",
+		len(r.Pauses), FormatDuration(total))
+	for _, p := range r.Pauses {
+		fmt.Fprintf(b, "  at %s for %s: %s\n", fd(p.AtNs), fd(p.DurationNs), p.Reason)
+	}
+}

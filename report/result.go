@@ -59,6 +59,17 @@ type Result struct {
 	Solo *Phase `json:"solo,omitempty"`
 	// Limit is the outcome of a --find-limit search.
 	Limit *LimitSearch `json:"limit,omitempty"`
+	// Pauses are the times live-safe mode (--etcd-metrics) stopped the load
+	// because the live etcd member's own WAL fsync p99 rose past the target.
+	Pauses []Pause `json:"pauses,omitempty"`
+}
+
+// Pause is one stretch during which the load was paused for a live member.
+type Pause struct {
+	AtNs       int64  `json:"at_ns"`       // since the start of the run
+	DurationNs int64  `json:"duration_ns"` // until it resumed (or the run ended)
+	P99Ns      int64  `json:"p99_ns"`      // the member's highest recent p99 during it
+	Reason     string `json:"reason"`
 }
 
 // Phase is one phase of a multi-phase run.

@@ -92,6 +92,7 @@ func WriteText(w io.Writer, r *Result) error {
 	writeNeighbors(&b, r)
 	writeSolo(&b, r)
 	writeLimit(&b, r)
+	writePauses(&b, r)
 	writeWarnings(&b, r)
 	_, err := w.Write(trimLines(b.Bytes()))
 	return err

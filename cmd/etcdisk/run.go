@@ -47,6 +47,12 @@ Backend (on by default with the wal workload, --backend=false turns it off):
   options, committed every 100 ms when anything is pending (at once at 10,000
   pending); backend_commit is judged against --backend-p99-target (25 ms).
 
+Live-safe mode (--etcd-metrics URL, for nodes that already run etcd): etcdisk
+scrapes the live member's etcd_disk_wal_fsync_duration_seconds every second and
+pauses its load whenever the member's p99 over the last 5 s is past
+--p99-target (it resumes under 3/4 of it), so a check never causes the outage
+it looks for. The pauses are in the report.
+
 Raw devices (--device DEV): each WAL segment gets a 64 MiB region of the device,
 written with O_DIRECT in aligned 4 KiB units, made durable with fdatasync. No
 file system means no journal: the numbers are a lower bound of what etcd on a
@@ -81,6 +87,7 @@ Examples:
   etcdisk run --out results/                     # result.json and every export
   etcdisk run --workload fio --dir /mnt/ssd      # fio's recipe, side by side
   etcdisk run --device /dev/nvme1n1 --duration 60s   # a bare device, checked first
+  etcdisk run --dir /var/lib/etcd --etcd-metrics http://127.0.0.1:2381/metrics --rate 100
   etcdisk run --scenario batch-job --compare-solo --duration 30s
   etcdisk run --neighbor writeback,bs=4MiB,rate=50MiB --find-limit --duration 15s
 
@@ -113,6 +120,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Direct, "direct", false, "write the files in --dir with O_DIRECT through aligned buffers (etcd does not)")
 	fs.StringArrayVar(&cfg.Neighbors, "neighbor", nil, "noisy neighbour KIND[,key=value...], repeatable (see Neighbours above)")
 	fs.StringVar(&cfg.Scenario, "scenario", "", "named noisy-neighbour preset (see Scenarios above)")
+	fs.StringVar(&cfg.EtcdMetrics, "etcd-metrics", "", "live-safe mode: a live member's metrics URL; pause while its WAL fsync p99 is over --p99-target")
 	fs.BoolVar(&cfg.CompareSolo, "compare-solo", false, "run alone first, then with the neighbours, and report both with ratios")
 	fs.BoolVar(&cfg.FindLimit, "find-limit", false, "step the one neighbour's rate up to find the highest rate the WAL p99 survives")
 	fs.Var(durationValue{&cfg.P99Target, false}, "p99-target", "WAL fdatasync p99 target")

@@ -43,6 +43,7 @@ func run() error {
 	specStr := flag.String("spec", "", "neighbour spec KIND[,key=value...]")
 	duration := flag.Duration("duration", 10*time.Second, "how long to run")
 	dir := flag.String("dir", ".", "directory of the neighbour's file")
+	progress := flag.Bool("progress", false, "print each second's MB/s on stderr")
 	flag.Parse()
 	spec, err := neighbor.Parse(*specStr)
 	if err != nil {
@@ -65,9 +66,24 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	select {
-	case <-time.After(*duration):
-	case <-ctx.Done():
+	end := time.After(*duration)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var last int64
+loop:
+	for {
+		select {
+		case <-end:
+			break loop
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+			if *progress {
+				b := n.Stats().Bytes
+				fmt.Fprintf(os.Stderr, "%.1f MB/s\n", float64(b-last)/1e6)
+				last = b
+			}
+		}
 	}
 	stopErr := n.Stop()
 	st := n.Stats()
