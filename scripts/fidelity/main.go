@@ -50,7 +50,7 @@ type sample struct {
 	fsyncsPerPut               float64
 }
 
-const defaultModelArgs = "run --workload wal --dir {dir} --rate {rate} --value-size {value} " +
+const defaultModelArgs = "run --workload wal --dir {dir} --rate {rate} --value-size {value} --request put " +
 	"--duration {duration} --warmup {warmup} --output json --progress never"
 
 type options struct {
