@@ -9,8 +9,11 @@ BENCHTIME ?= 1s
 build: ## the binary, in bin/
 	$(GO) build -o bin/etcdisk ./cmd/etcdisk
 
+# NB: -p 1 runs one package at a time: the end-to-end tests measure real
+# latencies (a FUSE disk with known delays) and must not share the disk with
+# another package's load.
 test: lint ## everything CI runs: vet, gofmt, the tests, a short fuzz pass
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -p 1 -count=1 $(PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 race: ## the tests under the race detector
