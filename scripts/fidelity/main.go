@@ -33,6 +33,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/etcdisk/etcdisk/bench/calibrate"
+	"github.com/etcdisk/etcdisk/scripts/internal/fiorecipe"
 )
 
 func main() {
@@ -256,38 +257,10 @@ func runModel(ctx context.Context, o options, rate float64) (sample, error) {
 	return s, nil
 }
 
-// runFio runs the recipe of the 2019 IBM blog, closed loop, in a fresh
-// folder removed afterwards.
+// runFio runs fio's recipe, closed loop, in a fresh folder removed afterwards.
 func runFio(ctx context.Context, dir string) (sample, error) {
-	sub, err := os.MkdirTemp(dir, "fidelity-fio-")
-	if err != nil {
-		return sample{}, err
-	}
-	defer os.RemoveAll(sub)
-	out, err := exec.CommandContext(ctx, "fio", "--rw=write", "--ioengine=sync", "--fdatasync=1",
-		"--directory="+sub, "--size=22m", "--bs=2300", "--name=etcd-recipe",
-		"--output-format=json").Output()
-	if err != nil {
-		return sample{}, fmt.Errorf("fio: %v", err)
-	}
-	var doc struct {
-		Jobs []struct {
-			Sync struct {
-				LatNs struct {
-					Mean       float64            `json:"mean"`
-					Percentile map[string]float64 `json:"percentile"`
-				} `json:"lat_ns"`
-			} `json:"sync"`
-		} `json:"jobs"`
-	}
-	if i := bytes.IndexByte(out, '{'); i > 0 {
-		out = out[i:] // fio may print notices first
-	}
-	if err := json.Unmarshal(out, &doc); err != nil || len(doc.Jobs) == 0 {
-		return sample{}, fmt.Errorf("cannot read fio's JSON: %v", err)
-	}
-	lat := doc.Jobs[0].Sync.LatNs
-	return sample{walMean: time.Duration(lat.Mean), walP99: time.Duration(lat.Percentile["99.000000"])}, nil
+	l, err := fiorecipe.Run(ctx, dir)
+	return sample{walMean: l.Mean, walP99: l.P99}, err
 }
 
 func median(s []sample) sample {

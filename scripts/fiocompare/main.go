@@ -11,6 +11,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -19,8 +20,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"time"
+
+	"github.com/etcdisk/etcdisk/scripts/internal/fiorecipe"
 )
 
 func main() {
@@ -37,9 +39,6 @@ func run() error {
 	runs := flag.Int("runs", 3, "alternating runs of each")
 	etcdisk := flag.String("etcdisk", "", "etcdisk binary (default: build ./cmd/etcdisk)")
 	flag.Parse()
-	if _, err := exec.LookPath("fio"); err != nil {
-		return errors.New("fio is not installed (Debian: apt-get install fio)")
-	}
 	bin := *etcdisk
 	if bin == "" {
 		tmp, err := os.MkdirTemp("", "fiocompare-")
@@ -94,45 +93,8 @@ func medians(s []sample) sample {
 }
 
 func runFio(dir string) (sample, error) {
-	sub, err := os.MkdirTemp(dir, "fiocompare-fio-")
-	if err != nil {
-		return sample{}, err
-	}
-	defer os.RemoveAll(sub)
-	out, err := exec.Command("fio", "--rw=write", "--ioengine=sync", "--fdatasync=1",
-		"--directory="+sub, "--size=22m", "--bs=2300", "--name=etcd-recipe",
-		"--output-format=json").Output()
-	if err != nil {
-		return sample{}, fmt.Errorf("fio: %v", err)
-	}
-	var doc struct {
-		Jobs []struct {
-			Sync struct {
-				LatNs struct {
-					Mean       float64            `json:"mean"`
-					Percentile map[string]float64 `json:"percentile"`
-				} `json:"lat_ns"`
-			} `json:"sync"`
-		} `json:"jobs"`
-	}
-	// fio may print notices before the JSON document.
-	if i := bytes.IndexByte(out, '{'); i > 0 {
-		out = out[i:]
-	}
-	if err := json.Unmarshal(out, &doc); err != nil || len(doc.Jobs) == 0 {
-		return sample{}, fmt.Errorf("cannot read fio's JSON: %v", err)
-	}
-	lat := doc.Jobs[0].Sync.LatNs
-	p := func(k string) time.Duration {
-		v, ok := lat.Percentile[k]
-		if !ok {
-			// fio names percentiles like "99.000000".
-			f, _ := strconv.ParseFloat(k, 64)
-			v = lat.Percentile[fmt.Sprintf("%f", f)]
-		}
-		return time.Duration(v)
-	}
-	return sample{p50: p("50.000000"), p99: p("99.000000"), mean: time.Duration(lat.Mean)}, nil
+	l, err := fiorecipe.Run(context.Background(), dir)
+	return sample{p50: l.P50, p99: l.P99, mean: l.Mean}, err
 }
 
 func runEtcdisk(bin, dir string) (sample, error) {
