@@ -3,8 +3,10 @@
 #
 # Runs the same two patterns with etcdisk's generator (bench/neighbor, through
 # the small bench/neighbor/cmd/neighbor-load program) and with fio, alternating
-# RUNS times (the order flips every round so neither tool always gets the
-# warmer disk), and prints the etcdisk/fio throughput ratio of the medians.
+# RUNS times per pattern (the order flips every round so neither tool always
+# runs first; all rounds of a pattern run together, each after a sync and a
+# pause, so a random-write run never follows a sequential one), and prints
+# the etcdisk/fio throughput ratio of the medians.
 # Exit status 1 when a ratio is below MIN_RATIO (default 0.95).
 #
 #   seq:  sequential 1 MiB O_DIRECT writes, 4 workers
@@ -12,9 +14,9 @@
 #
 # Fairness: etcdisk's qd=N means N workers, each with one synchronous pwrite(2)
 # in flight, so fio runs --ioengine=psync --numjobs=N (not libaio --iodepth=N,
-# which would be a different I/O model), and neighbor-load raises GOMAXPROCS to
-# qd+1 so each worker has a P as each fio job has a thread. Both write into one fresh file of
-# SIZE bytes, preallocated with fallocate(2) before the clock starts (fio's
+# which would be a different I/O model), and neighbor-load raises GOMAXPROCS
+# to qd+1 so each worker has a P as each fio job has a thread. Both write into
+# one fresh file of SIZE bytes, preallocated with fallocate(2) before the clock starts (fio's
 # default --fallocate=native does the same), with random data, wrapping around
 # the file for DURATION seconds. fio's random jobs use --norandommap, since
 # etcdisk draws offsets uniformly with replacement; fio's sequential jobs each
@@ -26,13 +28,17 @@
 #   DIR  directory on the file system to test (default: a fresh temporary
 #        directory under the current directory, removed at the end; tmpfs is
 #        refused, its O_DIRECT and fsync mean nothing)
-# Environment: DURATION=20 (seconds per run), RUNS=3, SIZE=2GiB, MIN_RATIO=0.95.
+# Environment: DURATION=20 (seconds per run), RUNS=3, SIZE=2GiB, MIN_RATIO=0.95,
+#   SETTLE=5 (seconds of idle disk before each run, after a sync),
+#   PATTERNS="seq rand" (which patterns to run).
 set -euo pipefail
 
 DURATION=${DURATION:-20}
 RUNS=${RUNS:-3}
 SIZE=${SIZE:-2GiB}
 MIN_RATIO=${MIN_RATIO:-0.95}
+SETTLE=${SETTLE:-5}
+PATTERNS=${PATTERNS:-seq rand}
 
 die() { echo "neighbor-vs-fio: $*" >&2; exit 2; }
 
@@ -103,11 +109,16 @@ spec[rand]="randwrite,bs=4KiB,qd=16,direct"
 fioargs[rand]="--rw=randwrite --bs=4k --numjobs=16 --size=$size_bytes --norandommap --randrepeat=0"
 
 declare -A results
-echo "# $dir ($fstype), $RUNS rounds of ${DURATION}s per tool and pattern, SIZE=$SIZE"
-for round in $(seq 1 "$RUNS"); do
-	for p in seq rand; do
+echo "# $dir ($fstype), $RUNS rounds of ${DURATION}s per tool and pattern, SIZE=$SIZE, ${SETTLE}s settle"
+for p in $PATTERNS; do
+	for round in $(seq 1 "$RUNS"); do
 		if (( round % 2 )); then order="etcdisk fio"; else order="fio etcdisk"; fi
 		for tool in $order; do
+			# Let the previous run's writeback and discards (this mount may
+			# discard on unlink; a VM's host may still be flushing) drain
+			# first, so that no run pays for its predecessor.
+			sync
+			sleep "$SETTLE"
 			if [ "$tool" = etcdisk ]; then
 				mbps=$(run_etcdisk "${spec[$p]}")
 			else
@@ -124,7 +135,7 @@ median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END {print (NR%
 
 fail=0
 echo "# pattern  etcdisk MB/s  fio MB/s  etcdisk/fio (medians of $RUNS)"
-for p in seq rand; do
+for p in $PATTERNS; do
 	e=$(median <<<"${results[$p.etcdisk]}")
 	f=$(median <<<"${results[$p.fio]}")
 	ratio=$(awk -v e="$e" -v f="$f" 'BEGIN {printf "%.3f", e / f}')

@@ -1,0 +1,94 @@
+package neighbor
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// loopDevice attaches a fresh 64 MiB image to a loop device and detaches it
+// when the test ends. It skips the test where that is not possible.
+func loopDevice(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("loop devices need root")
+	}
+	if _, err := exec.LookPath("losetup"); err != nil {
+		t.Skip("losetup not installed")
+	}
+	img := filepath.Join(t.TempDir(), "disk.img")
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written, not fallocated: discards then free real blocks.
+	buf := make([]byte, 1<<20)
+	fillRandom(buf, 9)
+	for range 64 {
+		if _, err := f.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("losetup", "--find", "--show", img).Output()
+	if err != nil {
+		t.Skipf("losetup: %v", err)
+	}
+	dev := strings.TrimSpace(string(out))
+	t.Cleanup(func() {
+		if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
+			t.Errorf("losetup -d %s: %v %s", dev, err, out)
+		}
+	})
+	return dev
+}
+
+func TestDeviceKinds(t *testing.T) {
+	dev := loopDevice(t)
+	if err := checkDevice(dev); err != nil {
+		t.Fatalf("checkDevice(fresh loop device) = %v", err)
+	}
+	for _, spec := range []string{
+		"trim,bs=64KiB,size=16MiB,device=" + dev,
+		"randwrite,bs=4KiB,qd=2,direct,size=16MiB,device=" + dev,
+		"randread,bs=4KiB,size=32MiB,device=" + dev,
+	} {
+		s, err := Parse(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := Start(context.Background(), s, Options{Dir: t.TempDir()})
+		if err != nil {
+			t.Fatalf("Start(%s): %v", spec, err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for n.Stats().Ops < 20 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if err := n.Stop(); err != nil {
+			t.Fatalf("%s: %v", spec, err)
+		}
+		if st := n.Stats(); st.Ops < 20 || st.Errors != 0 {
+			t.Errorf("%s: %+v", spec, st)
+		}
+		if _, err := os.Stat(dev); err != nil {
+			t.Errorf("device gone after Stop: %v", err)
+		}
+	}
+	// The region is capped at the device's 64 MiB.
+	s, _ := Parse("seqwrite,bs=1MiB,size=1GiB,device=" + dev)
+	n, err := prepare(context.Background(), s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.blocks != 64 {
+		t.Errorf("region of %d blocks on a 64 MiB device, want 64", n.blocks)
+	}
+	n.Stop()
+}
