@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
 )
@@ -58,4 +59,17 @@ func ParseRate(s string) (float64, error) {
 		return 0, fmt.Errorf("rate %q is negative", s)
 	}
 	return v / per, nil
+}
+
+// ParseDuration parses a duration in Go syntax ("30s", "10ms", "1m30s").
+// Negative durations are errors; zero is one unless allowZero.
+func ParseDuration(s string, allowZero bool) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("bad duration %q (want e.g. 30s, 10ms, 2m)", s)
+	}
+	if d < 0 || (d == 0 && !allowZero) {
+		return 0, fmt.Errorf("duration %q must be positive", s)
+	}
+	return d, nil
 }

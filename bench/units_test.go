@@ -2,6 +2,7 @@ package bench
 
 import (
 	"testing"
+	"time"
 )
 
 func TestParseSize(t *testing.T) {
@@ -83,6 +84,42 @@ func FuzzParseRate(f *testing.F) {
 		v, err := ParseRate(s)
 		if err == nil && (v < 0 || v != v) {
 			t.Fatalf("ParseRate(%q) = %g without error", s, v)
+		}
+	})
+}
+
+func TestParseDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in        string
+		allowZero bool
+		want      time.Duration
+		bad       bool
+	}{
+		{"30s", false, 30 * time.Second, false},
+		{" 10ms ", false, 10 * time.Millisecond, false},
+		{"1m30s", false, 90 * time.Second, false},
+		{"0s", true, 0, false},
+		{"0s", false, 0, true},
+		{"-1s", true, 0, true},
+		{"10", false, 0, true},
+		{"ten", false, 0, true},
+		{"", true, 0, true},
+	} {
+		got, err := ParseDuration(tc.in, tc.allowZero)
+		if (err != nil) != tc.bad || (!tc.bad && got != tc.want) {
+			t.Errorf("ParseDuration(%q, %v) = %v, %v", tc.in, tc.allowZero, got, err)
+		}
+	}
+}
+
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"30s", "10ms", "1h2m3s", "-1s", "0", "", "9999999999h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDuration(s, true)
+		if err == nil && d < 0 {
+			t.Fatalf("ParseDuration(%q) = %v without error", s, d)
 		}
 	})
 }

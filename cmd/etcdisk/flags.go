@@ -53,7 +53,7 @@ func (v rateValue) Set(s string) error {
 	return nil
 }
 
-// positiveDuration is a pflag.Value for durations that must be > 0 (or >= 0).
+// durationValue is a pflag.Value for durations that must be > 0 (or >= 0).
 type durationValue struct {
 	p         *time.Duration
 	allowZero bool
@@ -67,12 +67,9 @@ func (v durationValue) String() string {
 }
 func (v durationValue) Type() string { return "duration" }
 func (v durationValue) Set(s string) error {
-	d, err := time.ParseDuration(strings.TrimSpace(s))
+	d, err := bench.ParseDuration(s, v.allowZero)
 	if err != nil {
-		return fmt.Errorf("bad duration %q (want e.g. 30s, 10ms, 2m)", s)
-	}
-	if d < 0 || (d == 0 && !v.allowZero) {
-		return fmt.Errorf("duration %q must be positive", s)
+		return err
 	}
 	*v.p = d
 	return nil
