@@ -28,9 +28,11 @@ type Options struct {
 	Dir string
 	// Name names the file, etcdisk-neighbor-<Name>.dat (default: the kind).
 	Name string
-	// Observe, if set, receives each operation's latency (including the
-	// fsync of a sync-every operation). It is called from the worker
-	// goroutines concurrently and must be cheap.
+	// Observe, if set, receives each operation's latency: the pwrite,
+	// pread or discard, plus the fsync of a sync-every operation and the
+	// write that refills a trimmed block on later passes. It is called
+	// from the worker goroutines concurrently and must be cheap (an HDR
+	// histogram needs a lock or one recorder per worker).
 	Observe func(d time.Duration)
 	// Clock is the time source (nil: the real clock).
 	Clock Clock
