@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/neighbor"
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal/vfs"
@@ -66,6 +67,12 @@ func (s *neighborSet) start(ctx context.Context, fs vfs.FS, dir string) error {
 			Dir:     dir,
 			Name:    fmt.Sprintf("%d-%s", i+1, spec.Kind),
 			Observe: sr.record,
+			// A neighbour's device gets the full data guard: nothing on
+			// it may be overwritten (there is no --destroy-data for it).
+			CheckDevice: func(path string) error {
+				_, err := guard.Check(path, "")
+				return err
+			},
 		})
 		if err != nil {
 			s.stop()
@@ -74,6 +81,15 @@ func (s *neighborSet) start(ctx context.Context, fs vfs.FS, dir string) error {
 		s.ns = append(s.ns, n)
 	}
 	return nil
+}
+
+// workers is the number of neighbour goroutines doing I/O at once.
+func (s *neighborSet) workers() int {
+	n := 0
+	for _, sp := range s.specs {
+		n += sp.QD
+	}
+	return n
 }
 
 // active names the neighbours in an "on" phase now.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -158,6 +159,15 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	}
 	specs, _ := resolveNeighbors(cfg) // validated
 	nset := declareNeighbors(specs, rec)
+	if w := nset.workers(); w > 0 {
+		// NB: neighbour workers share the Go scheduler with the WAL
+		// goroutine; with a P for each of them, the WAL never waits for a
+		// P when its fdatasync returns, as etcd (a separate process) would
+		// not wait for the neighbour.
+		if procs := max(runtime.NumCPU(), w+4); procs > runtime.GOMAXPROCS(0) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		}
+	}
 	nbDir := runDir
 	if cfg.Device != "" {
 		nbDir = cfg.Dir // every neighbour names its own dir= or device=
