@@ -114,10 +114,12 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 	pad := strings.Repeat(" ", len(word)+2)
 	checks := slices.Clone(r.Checks)
 	rank := func(c Check) int {
-		switch c.Outcome {
-		case VerdictFail:
+		switch {
+		case c.Outcome == VerdictFail:
 			return 0
-		case VerdictInconclusive:
+		case c.Advisory: // not judged: never the decisive check
+			return 3
+		case c.Outcome == VerdictInconclusive:
 			return 1
 		}
 		return 2
@@ -138,7 +140,11 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 			s += ": " + c.Note
 		}
 		if c.Outcome != r.Verdict || len(lines) > 0 {
-			s += " [" + c.Outcome + "]"
+			if c.Advisory && c.Outcome == VerdictInconclusive {
+				s += " [not judged]"
+			} else {
+				s += " [" + c.Outcome + "]"
+			}
 		}
 		lines = append(lines, s)
 	}
@@ -276,7 +282,11 @@ func writeLatencyTable(b *bytes.Buffer, r *Result, names []string) {
 		m := r.Metrics[n]
 		target := "-"
 		if c, ok := targets[n]; ok {
-			target = fmt.Sprintf("%s < %s %s", quantileName(c.Quantile), FormatDuration(time.Duration(c.TargetNs)), strings.ToUpper(c.Outcome))
+			outcome := strings.ToUpper(c.Outcome)
+			if c.Advisory && c.Outcome == VerdictInconclusive {
+				outcome = "NOT JUDGED"
+			}
+			target = fmt.Sprintf("%s < %s %s", quantileName(c.Quantile), FormatDuration(time.Duration(c.TargetNs)), outcome)
 		}
 		if m.Count == 0 {
 			fmt.Fprintf(tw, "%s\t0\t-\t-\t-\t\t-\t-\t%s\t\n", pad(n), target)
