@@ -22,6 +22,8 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/etcdisk/etcdisk/scripts/internal/fiorecipe"
 )
 
@@ -38,6 +40,7 @@ func run() error {
 	dir := flag.String("dir", ".", "directory on the disk to compare on")
 	runs := flag.Int("runs", 3, "alternating runs of each")
 	etcdisk := flag.String("etcdisk", "", "etcdisk binary (default: build ./cmd/etcdisk)")
+	settleFor := flag.Duration("settle", 3*time.Second, "sync and wait this long before each run")
 	flag.Parse()
 	bin := *etcdisk
 	if bin == "" {
@@ -53,13 +56,21 @@ func run() error {
 	}
 	var fio, ours []sample
 	for i := 0; i < *runs; i++ {
-		f, err := runFio(*dir)
-		if err != nil {
-			return err
-		}
-		e, err := runEtcdisk(bin, *dir)
-		if err != nil {
-			return err
+		// Alternate which goes first, and let the disk settle between
+		// runs: removing a 22 MiB file on a file system mounted with
+		// discard trims it, which would slow whichever run comes next.
+		var f, e sample
+		var err error
+		for _, first := range []bool{i%2 == 0, i%2 != 0} {
+			settle(*settleFor)
+			if first {
+				f, err = runFio(*dir)
+			} else {
+				e, err = runEtcdisk(bin, *dir)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		fmt.Printf("run %d: fio p50 %-9s p99 %-9s mean %-9s | etcdisk p50 %-9s p99 %-9s mean %s\n",
 			i+1, f.p50, f.p99, f.mean, e.p50, e.p99, e.mean)
@@ -118,4 +129,11 @@ func runEtcdisk(bin, dir string) (sample, error) {
 	}
 	m := doc.Metrics["wal_fdatasync"]
 	return sample{time.Duration(m.P50Ns), time.Duration(m.P99Ns), time.Duration(m.MeanNs)}, nil
+}
+
+// settle flushes dirty pages and waits, so one run's leftovers (writeback,
+// discards of the previous run's deleted file) do not land in the next.
+func settle(d time.Duration) {
+	unix.Sync()
+	time.Sleep(d)
 }
