@@ -326,13 +326,19 @@ func TestReadPatterns(t *testing.T) {
 			if len(reads) != 100 {
 				t.Fatalf("%d ops after layout, want 100 reads", len(reads))
 			}
-			for j, r := range reads {
+			next := map[int64]int64{0: 0, 1: 24} // seqread: each of the 2 workers streams through its half
+			for _, r := range reads {
 				if r.Kind != vfs.OpReadAt || r.Off%(64<<10) != 0 || r.Off >= 3<<20 {
 					t.Fatalf("op %v after layout: want a 64KiB-aligned pread below 3MiB", r)
 				}
-				if kind == "seqread" && r.Off != int64(j%48)*64<<10 {
-					t.Fatalf("seqread %d at %d, want %d", j, r.Off, int64(j%48)*64<<10)
+				if kind != "seqread" {
+					continue
 				}
+				half := r.Off / (24 * 64 << 10)
+				if want := next[half] * 64 << 10; r.Off != want {
+					t.Fatalf("seqread at %d, want %d (sequential in its half)", r.Off, want)
+				}
+				next[half] = (next[half]+1-24*half)%24 + 24*half
 			}
 		})
 	}
@@ -599,5 +605,38 @@ func TestStepAllocatesNothing(t *testing.T) {
 			t.Errorf("%s: %v allocations per operation", spec, a)
 		}
 		n.Stop()
+	}
+}
+
+// TestSeqWriteStreamsPerWorker: with qd=2 each worker streams through its
+// own half of the region, as fio's numjobs=2 with offset_increment does, so
+// the neighbour is two sequential writers, not one stream split in two.
+func TestSeqWriteStreamsPerWorker(t *testing.T) {
+	rec := vfs.NewRecorder(nil)
+	_, err, _ := runVirtual(t, "seqwrite,bs=4KiB,size=64KiB,qd=2,iops=100", rec, time.Second, Options{Name: "n0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var low, high []int64
+	for _, w := range opsOf(rec, vfs.OpWriteAt) {
+		if w.Off < 32<<10 {
+			low = append(low, w.Off)
+		} else {
+			high = append(high, w.Off)
+		}
+	}
+	if len(low) < 40 || len(high) < 40 {
+		t.Fatalf("writes per half: %d and %d, want ~50 each", len(low), len(high))
+	}
+	for name, offs := range map[string][]int64{"low": low, "high": high} {
+		base := offs[0]
+		for i, off := range offs {
+			if want := base + int64(i%8)*4096; off != want {
+				t.Fatalf("%s half: write %d at %d, want %d (sequential, wrapping in its half)", name, i, off, want)
+			}
+		}
+	}
+	if low[0] != 0 || high[0] != 32<<10 {
+		t.Fatalf("streams start at %d and %d, want 0 and 32768", low[0], high[0])
 	}
 }
