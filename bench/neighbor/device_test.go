@@ -3,49 +3,23 @@ package neighbor
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/etcdisk/etcdisk/internal/looptest"
 )
 
-// loopDevice attaches a fresh 64 MiB image to a loop device and detaches it
-// when the test ends. It skips the test where that is not possible.
+// loopDevice attaches a fresh 64 MiB loop device, detached when the test
+// ends (it skips where that is not possible), filled with random data: a
+// discard then frees real blocks.
 func loopDevice(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("loop devices need root")
-	}
-	if _, err := exec.LookPath("losetup"); err != nil {
-		t.Skip("losetup not installed")
-	}
-	img := filepath.Join(t.TempDir(), "disk.img")
-	f, err := os.Create(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Written, not fallocated: discards then free real blocks.
+	dev := looptest.New(t, looptest.Options{SizeMiB: 64}).Path
 	buf := make([]byte, 1<<20)
 	fillRandom(buf, 9)
-	for range 64 {
-		if _, err := f.Write(buf); err != nil {
-			t.Fatal(err)
-		}
+	for i := range 64 {
+		looptest.WriteAt(t, dev, buf, int64(i)<<20)
 	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("losetup", "--find", "--show", img).Output()
-	if err != nil {
-		t.Skipf("losetup: %v", err)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
-			t.Errorf("losetup -d %s: %v %s", dev, err, out)
-		}
-	})
 	return dev
 }
 

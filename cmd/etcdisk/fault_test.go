@@ -23,6 +23,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/etcdisk/etcdisk/internal/fusetest"
+
+	"github.com/etcdisk/etcdisk/internal/looptest"
 )
 
 // faultResult is the part of result.json the fault tests read.
@@ -382,30 +384,10 @@ func procState(pid int) string {
 // A small loop-mounted ext4 that really fills up: ENOSPC from the kernel,
 // exit 2, one line, nothing left behind.
 func TestLoopExt4FillsUp(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("loop devices and mounts need root")
-	}
-	for _, tool := range []string{"losetup", "mkfs.ext4"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
+	looptest.Need(t, "mkfs.ext4")
 	work := t.TempDir()
-	img := filepath.Join(work, "disk.img")
 	// 160 MiB; with 4 MiB segments the run's free-space check wants 80 MiB.
-	if out, err := exec.Command("dd", "if=/dev/zero", "of="+img, "bs=1M", "count=160", "status=none").CombinedOutput(); err != nil {
-		t.Fatalf("dd: %v\n%s", err, out)
-	}
-	out, err := exec.Command("losetup", "--find", "--show", img).Output()
-	if err != nil {
-		t.Skipf("losetup: %v", err)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
-			t.Errorf("losetup -d %s: %v\n%s", dev, err, out)
-		}
-	})
+	dev := looptest.New(t, looptest.Options{SizeMiB: 160}).Path
 	if out, err := exec.Command("mkfs.ext4", "-q", "-F", dev).CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.ext4: %v\n%s", err, out)
 	}
