@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"math"
 	"math/rand/v2"
 	"time"
 )
@@ -88,13 +87,6 @@ func (b *batcher) take(now time.Duration, arrivals []time.Duration) []time.Durat
 		b.pending = b.sched.next()
 	}
 	return arrivals
-}
-
-// expectedBatch is the mean batch size when each Save takes service time s
-// at arrival rate r: the proposals that arrived during the previous Save,
-// at least one (used in docs and tests, not by the engine).
-func expectedBatch(rate float64, service time.Duration) float64 {
-	return math.Max(1, rate*service.Seconds())
 }
 
 // skip drops every proposal due by now (arrivals during a live-safe

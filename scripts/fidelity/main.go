@@ -22,7 +22,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -33,6 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/etcdisk/etcdisk/bench/calibrate"
+	"github.com/etcdisk/etcdisk/scripts/internal/etcdiskbin"
 	"github.com/etcdisk/etcdisk/scripts/internal/fiorecipe"
 )
 
@@ -92,17 +92,12 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if o.bin == "" {
-		tmp, err := os.MkdirTemp("", "fidelity-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		o.bin = filepath.Join(tmp, "etcdisk")
-		if out, err := exec.Command("go", "build", "-o", o.bin, "./cmd/etcdisk").CombinedOutput(); err != nil {
-			return fmt.Errorf("building etcdisk: %v\n%s", err, out)
-		}
+	bin, cleanup, err := etcdiskbin.Get(o.bin)
+	if err != nil {
+		return err
 	}
+	defer cleanup()
+	o.bin = bin
 
 	printMachine(o.dir)
 	real := make([][]sample, len(o.rates))

@@ -18,12 +18,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/etcdisk/etcdisk/scripts/internal/etcdiskbin"
 	"github.com/etcdisk/etcdisk/scripts/internal/fiorecipe"
 )
 
@@ -42,18 +42,11 @@ func run() error {
 	etcdisk := flag.String("etcdisk", "", "etcdisk binary (default: build ./cmd/etcdisk)")
 	settleFor := flag.Duration("settle", 3*time.Second, "sync and wait this long before each run")
 	flag.Parse()
-	bin := *etcdisk
-	if bin == "" {
-		tmp, err := os.MkdirTemp("", "fiocompare-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		bin = filepath.Join(tmp, "etcdisk")
-		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/etcdisk").CombinedOutput(); err != nil {
-			return fmt.Errorf("building etcdisk: %v\n%s", err, out)
-		}
+	bin, cleanup, err := etcdiskbin.Get(*etcdisk)
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	var fio, ours []sample
 	for i := 0; i < *runs; i++ {
 		// Alternate which goes first, and let the disk settle between
