@@ -172,8 +172,8 @@ func (r *recorder) checkStalls(now time.Time) {
 		prev := s.reported.Load()
 		if level >= 2*prev || prev == 0 {
 			if s.reported.CompareAndSwap(prev, level) {
-				fmt.Fprintf(r.log, "etcdisk: stall: %s in flight for %s (heartbeat interval %s)\n",
-					s.name, age.Round(time.Millisecond), DefaultStallThreshold)
+				fmt.Fprintf(r.log, "etcdisk: stall: %s in flight for %s (threshold %s)\n",
+					s.name, age.Round(time.Millisecond), r.threshold)
 			}
 		}
 	}
