@@ -58,7 +58,10 @@ func ParseRate(s string) (float64, error) {
 	if v < 0 {
 		return 0, fmt.Errorf("rate %q is negative", s)
 	}
-	return v / per, nil
+	if r := v / per; !math.IsInf(r, 0) {
+		return r, nil
+	}
+	return 0, fmt.Errorf("rate %q is too large", s)
 }
 
 // ParseDuration parses a duration in Go syntax ("30s", "10ms", "1m30s").

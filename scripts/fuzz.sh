@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every native Go fuzz target of the module for FUZZTIME each (default
+# 10s). A finding (a failing input written to testdata/fuzz/) fails the run.
+# Go's fuzzing engine can also stop without a finding ("fuzzing process hung
+# or terminated unexpectedly") on a loaded machine: such a target is run once
+# more, and fails the run only if it happens twice.
+#   FUZZTIME=3s scripts/fuzz.sh [PACKAGES...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzztime="${FUZZTIME:-10s}"
+pkgs=("${@:-./...}")
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+for pkg in $(go list "${pkgs[@]}"); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for t in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/func //'); do
+    for try in 1 2; do
+      before=$(ls "$dir/testdata/fuzz/$t" 2>/dev/null | wc -l)
+      echo "fuzz $pkg $t ($fuzztime)"
+      if go test -run '^$' -fuzz "^$t\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
+        break
+      fi
+      after=$(ls "$dir/testdata/fuzz/$t" 2>/dev/null | wc -l)
+      if ((after > before)) || ! grep -q 'hung or terminated unexpectedly' "$log"; then
+        cat "$log"
+        status=1
+        break
+      fi
+      if ((try == 2)); then
+        cat "$log"
+        status=1
+      else
+        echo "  the fuzzing engine stopped without a finding; once more"
+      fi
+    done
+  done
+done
+exit $status
