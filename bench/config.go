@@ -94,6 +94,13 @@ type Config struct {
 	// commits it as etcd does (every 100 ms, or at 10,000 pending puts),
 	// concurrently with the WAL (wal workload only).
 	Backend bool
+	// GRPC, in an open loop (Rate > 0, wal workload), sends every
+	// proposal as a real etcd KV.Put or KV.Txn from an in-process client
+	// over loopback TCP to an in-process server that proposes it, so that
+	// the model spends the CPU etcd's request path spends and its
+	// fdatasyncs wait for the CPU as etcd's do (bench/frontend.go). Each
+	// proposal is then one entry (Batch must be 1).
+	GRPC bool
 	// Direct writes the files in Dir with O_DIRECT through aligned buffers
 	// (etcd itself does not; this shows what the page cache costs or hides).
 	Direct bool
@@ -160,6 +167,7 @@ func DefaultConfig() Config {
 		KeySize:          32,
 		Request:          RequestTxn,
 		Backend:          true,
+		GRPC:             true,
 		P99Target:        DefaultP99Target,
 		BackendP99Target: DefaultBackendP99Target,
 		Warmup:           2 * time.Second,
@@ -200,6 +208,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Batch < 1 || c.Batch > 10000 {
 		return fmt.Errorf("batch must be between 1 and 10000, got %d", c.Batch)
+	}
+	if c.Rate > 0 && c.GRPC && c.Batch != 1 && c.Workload == WorkloadWAL {
+		return fmt.Errorf("a gRPC request is one entry: --batch %d with --rate needs --grpc=false", c.Batch)
 	}
 	if c.EntrySize < 0 || c.EntrySize > 1<<20 {
 		return fmt.Errorf("entry size must be between 0 and 1MiB (etcd's max message), got %d", c.EntrySize)

@@ -205,6 +205,9 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	} else {
 		stopAll()
 	}
+	// NB: counted before the run folder goes: the backend's file size is
+	// read with stat(2).
+	c := wl.counts()
 	cleanup()
 	mu.Lock()
 	nbs, cerr := neighbors, closeErr
@@ -213,7 +216,6 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 		runErr = cerr
 	}
 
-	c := wl.counts()
 	res.Schema = report.Schema
 	res.Workload = cfg.Workload
 	res.Config = echoConfig(cfg)
@@ -445,6 +447,7 @@ func echoConfig(c Config) report.Config {
 		Request:            c.Request,
 		Batch:              c.Batch,
 		Backend:            c.Backend,
+		GRPC:               c.GRPC && c.Rate > 0 && c.Workload == WorkloadWAL,
 		Direct:             c.Direct,
 		SegmentSize:        c.SegmentSize,
 		Neighbors:          c.Neighbors,

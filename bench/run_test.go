@@ -90,6 +90,7 @@ func TestRunOpenLoopBatches(t *testing.T) {
 	cfg.Ops = 0
 	cfg.Duration = 2 * time.Second
 	cfg.Rate = 200
+	cfg.GRPC = false // the batcher itself (the front end has its own test)
 	// Every fdatasync takes 20 ms: at 200/s, ~4 proposals arrive during
 	// each, and raft-like batching puts them into the next Save.
 	cfg.FS = errorfs.Wrap(vfs.Default, errorfs.OnKind(errorfs.Latency(20*time.Millisecond), vfs.OpFdatasync))

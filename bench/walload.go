@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,10 +78,18 @@ type walLoad struct {
 
 	saves, entries atomic.Int64
 	gate           gate
+
+	// fe, in an open loop with Config.GRPC, carries every proposal
+	// through etcd's gRPC request path (frontend.go).
+	fe *frontend
 }
 
-// applyJob is a run of consecutive entries to apply to the backend.
-type applyJob struct{ first, n int }
+// applyJob is a run of consecutive entries to apply to the backend: the
+// table entries [first, first+n), or the front end's proposals.
+type applyJob struct {
+	first, n int
+	props    []*proposal
+}
 
 // proposalTable is how many proposals' sizes are drawn in advance.
 const proposalTable = 4096
@@ -137,7 +146,23 @@ func newWALLoad(cfg Config, fs vfs.FS, runDir string, rec *recorder) (*walLoad, 
 			return nil, err
 		}
 	}
+	if cfg.Rate > 0 && cfg.GRPC {
+		if l.fe, err = newFrontend(l); err != nil {
+			l.close()
+			return nil, err
+		}
+	}
 	return l, nil
+}
+
+// valueSize is the value size of proposal i: drawn from the value-size
+// model, or, for a fixed entry size, what the request wraps
+// (etcd-io-pattern.md: value + 3 x key + 45).
+func (l *walLoad) valueSize(i int) int {
+	if l.valueSizes != nil {
+		return l.valueSizes[i%len(l.valueSizes)]
+	}
+	return max(0, len(l.data)-45-3*l.cfg.KeySize)
 }
 
 // openBackend opens the bbolt file where etcd keeps it (member/snap/db) and
@@ -172,6 +197,17 @@ func (l *walLoad) apply() {
 		if failed {
 			continue // drain
 		}
+		for _, p := range job.props {
+			if err := l.be.Put(p.key, p.value); err != nil {
+				l.applyErr.Store(&err)
+				failed = true
+				break
+			}
+			close(p.done) // etcd answers a request once it is applied
+		}
+		if job.props != nil {
+			continue
+		}
 		for i := job.first; i < job.first+job.n; i++ {
 			// Keys cycle through a space of 100k, as objects are updated.
 			k := i % 100000
@@ -179,14 +215,7 @@ func (l *walLoad) apply() {
 				key[j] = byte('0' + k%10)
 				k /= 10
 			}
-			val := l.data
-			if l.valueSizes != nil {
-				val = l.data[:l.valueSizes[i%len(l.valueSizes)]]
-			} else if len(val) > 45+3*len(key) {
-				// A fixed entry size: the value is what the request
-				// wraps (etcd-io-pattern.md: value + 3 x key + 45).
-				val = val[:len(val)-45-3*len(key)]
-			}
+			val := l.data[:l.valueSize(i)]
 			if err := l.be.Put(key, val); err != nil {
 				l.applyErr.Store(&err) // errors of package backend say "backend: ..."
 
@@ -224,17 +253,44 @@ func (l *walLoad) save(n int) error {
 	if err := l.w.Save(l.st, ents); err != nil {
 		return err
 	}
+	return l.saved(applyJob{first: first, n: n})
+}
+
+// saveProposals writes one Ready of the front end's proposals.
+func (l *walLoad) saveProposals(ps []*proposal) error {
+	ents := l.ents[:len(ps)]
+	for i, p := range ps {
+		l.index++
+		ents[i].Index = l.index
+		ents[i].Data = p.data
+	}
+	l.next += len(ps)
+	l.st.Commit = l.index
+	if err := l.w.Save(l.st, ents); err != nil {
+		return err
+	}
+	if l.be == nil {
+		for _, p := range ps {
+			close(p.done) // nothing to apply: the request is done
+		}
+		return l.saved(applyJob{n: len(ps)})
+	}
+	return l.saved(applyJob{n: len(ps), props: slices.Clone(ps)})
+}
+
+// saved hands a durable Ready to the apply loop and counts it.
+func (l *walLoad) saved(job applyJob) error {
 	if l.be != nil {
 		if p := l.applyErr.Load(); p != nil {
 			return *p
 		}
 		// NB: blocks when the apply loop is 1024 Saves behind, as etcd
 		// stops taking proposals when applying falls too far behind.
-		l.applyc <- applyJob{first, n}
+		l.applyc <- job
 	}
 	if l.rec.measuring.Load() {
 		l.saves.Add(1)
-		l.entries.Add(int64(n))
+		l.entries.Add(int64(job.n))
 	}
 	return nil
 }
@@ -250,6 +306,9 @@ func (l *walLoad) done() bool {
 }
 
 func (l *walLoad) run(ctx context.Context, stop *atomic.Bool) error {
+	if l.fe != nil {
+		return l.runFrontend(ctx, stop)
+	}
 	if l.cfg.Rate > 0 {
 		return l.runOpen(ctx, stop)
 	}
@@ -298,7 +357,57 @@ func (l *walLoad) runOpen(ctx context.Context, stop *atomic.Bool) error {
 	return nil
 }
 
+// runFrontend is the open loop behind the gRPC front end: the client sends
+// requests on the arrival schedule; every proposal the server handed over
+// while the previous Save was in flight goes into the next one, as raft
+// batches what arrived on its proposal channel.
+func (l *walLoad) runFrontend(ctx context.Context, stop *atomic.Bool) error {
+	f := l.fe
+	cctx, cancel := context.WithCancel(ctx)
+	clientDone := make(chan struct{})
+	go func() {
+		defer close(clientDone)
+		f.client(cctx, stop)
+	}()
+	defer func() {
+		cancel()
+		<-clientDone
+	}()
+	batch := make([]*proposal, 0, maxEntriesPerSave)
+	idle := time.NewTicker(50 * time.Millisecond) // to see stop while nothing arrives
+	defer idle.Stop()
+	for !stop.Load() && ctx.Err() == nil && !l.done() {
+		if err := f.failed(); err != nil {
+			return err
+		}
+		select {
+		case p := <-f.propc:
+			batch = append(batch[:0], p)
+		case <-idle.C:
+			continue
+		case <-ctx.Done():
+			return nil
+		}
+	drain:
+		for len(batch) < maxEntriesPerSave {
+			select {
+			case p := <-f.propc:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		if err := l.saveProposals(batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (l *walLoad) close() error {
+	if l.fe != nil {
+		l.fe.close()
+	}
 	err := l.w.Close()
 	if l.be != nil {
 		close(l.applyc)

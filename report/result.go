@@ -119,6 +119,7 @@ type Config struct {
 	Request            string   `json:"request,omitempty"`
 	Batch              int      `json:"batch"`
 	Backend            bool     `json:"backend"`
+	GRPC               bool     `json:"grpc,omitempty"` // open-loop requests over the gRPC front end
 	Direct             bool     `json:"direct"`
 	SegmentSize        int64    `json:"segment_size"`
 	Neighbors          []string `json:"neighbors,omitempty"`

@@ -140,9 +140,12 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 			s += ": " + c.Note
 		}
 		if c.Outcome != r.Verdict || len(lines) > 0 {
-			if c.Advisory && c.Outcome == VerdictInconclusive {
-				s += " [not judged]"
-			} else {
+			switch {
+			case c.Advisory && c.Outcome == VerdictInconclusive:
+				if !strings.Contains(s, "not judged") {
+					s += " [not judged]"
+				}
+			default:
 				s += " [" + c.Outcome + "]"
 			}
 		}
@@ -192,8 +195,14 @@ func writeRunSummary(b *bytes.Buffer, r *Result) {
 	} else {
 		run = append(run, "closed loop")
 	}
-	if c.EntrySize > 0 {
+	switch {
+	case c.ValueSize != "":
+		run = append(run, fmt.Sprintf("values %s (%s)", c.ValueSize, orDash(c.Request)))
+	case c.EntrySize > 0:
 		run = append(run, fmt.Sprintf("entry %d B", c.EntrySize))
+	}
+	if c.GRPC {
+		run = append(run, "requests over gRPC")
 	}
 	if c.Batch > 1 {
 		run = append(run, fmt.Sprintf("batch %d", c.Batch))
@@ -213,6 +222,13 @@ func writeRunSummary(b *bytes.Buffer, r *Result) {
 	counts = append(counts, humanize.Bytes(uint64(max(r.BytesWritten, 0)))+" written")
 	if r.Segments > 0 {
 		counts = append(counts, fmt.Sprintf("%d segment%s", r.Segments, plural(r.Segments)))
+	}
+	if db, ok := extraInt(r.Extra, "backend_db_size_bytes"); ok {
+		s := "bbolt db " + humanize.Bytes(uint64(max(db, 0)))
+		if f, ok := extraInt(r.Extra, "backend_db_file_bytes"); ok && f > 0 {
+			s += " (file " + humanize.Bytes(uint64(f)) + ")"
+		}
+		counts = append(counts, s)
 	}
 	fmt.Fprintf(tw, "\t%s\n", strings.Join(counts, ", "))
 
@@ -450,4 +466,18 @@ func trimLines(b []byte) []byte {
 		lines[i] = bytes.TrimRight(l, " \t")
 	}
 	return bytes.Join(lines, []byte("\n"))
+}
+
+// extraInt reads an integer fact of Result.Extra: an int64 from a run, a
+// float64 from a decoded JSON result.
+func extraInt(extra map[string]any, key string) (int64, bool) {
+	switch v := extra[key].(type) {
+	case int64:
+		return v, true
+	case int:
+		return int64(v), true
+	case float64:
+		return int64(v), true
+	}
+	return 0, false
 }

@@ -67,3 +67,22 @@ func TestWriteTextVerdictFirst(t *testing.T) {
 		t.Errorf("first line %q", first)
 	}
 }
+
+// The Run line says how proposals were made, and the counts say how large
+// the bbolt database grew, from a run (int64) or from decoded JSON (float64).
+func TestWriteTextRunLine(t *testing.T) {
+	r := &Result{
+		Workload: "wal",
+		Config:   Config{Workload: "wal", Rate: 1000, ValueSize: "1KiB", Request: "put", GRPC: true, Backend: true},
+		Extra:    map[string]any{"backend_db_size_bytes": int64(2_800_000), "backend_db_file_bytes": float64(16 << 20)},
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"rate 1000/s, values 1KiB (put), requests over gRPC, backend on", "bbolt db 2.8 MB (file 17 MB)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -98,6 +98,8 @@ func TestBadInput(t *testing.T) {
 		{"missing dir", []string{"run", "--dir", filepath.Join(dir, "nope"), "--ops", "10"}, "does not exist"},
 		{"dir is a file", []string{"run", "--dir", file, "--ops", "10"}, "not a directory"},
 		{"stray argument", []string{"run", "--dir", dir, "extra"}, "unexpected argument"},
+		{"grpc without rate", []string{"run", "--dir", dir, "--grpc"}, "--grpc needs --rate"},
+		{"grpc with batch", []string{"run", "--dir", dir, "--rate", "100", "--batch", "2"}, "--grpc=false"},
 		{"report no file", []string{"report", filepath.Join(dir, "none.json")}, "no such file"},
 		{"report bad json", []string{"report", file}, "result"},
 		{"compare one file", []string{"compare", file}, "want BASE.json and NEW.json"},
@@ -177,6 +179,7 @@ type jsonResult struct {
 	Interrupted bool   `json:"interrupted"`
 	Saves       int64  `json:"saves"`
 	Workload    string `json:"workload"`
+	DurationNs  int64  `json:"duration_ns"`
 	Metrics     map[string]struct {
 		Count int64 `json:"count"`
 		P99Ns int64 `json:"p99_ns"`
@@ -223,8 +226,10 @@ func TestRunJSON(t *testing.T) {
 	if len(res.Checks) != 2 || res.Checks[0].Metric != "wal_fdatasync" || res.Checks[1].Metric != "backend_commit" {
 		t.Fatalf("checks %+v", res.Checks)
 	}
-	if res.Metrics["backend_commit"].Count < 1 {
-		t.Fatalf("no backend commit: %+v", res.Metrics["backend_commit"])
+	// etcd commits every 100 ms: a measured window that short (a fast
+	// disk does 400 Saves in less) may hold none.
+	if res.Metrics["backend_commit"].Count < 1 && time.Duration(res.DurationNs) > 150*time.Millisecond {
+		t.Fatalf("no backend commit in %v: %+v", time.Duration(res.DurationNs), res.Metrics["backend_commit"])
 	}
 	if res.Environment.Filesystem == "" || res.Environment.Kernel == "" || res.Environment.CPUs == 0 {
 		t.Fatalf("environment %+v", res.Environment)

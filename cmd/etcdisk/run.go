@@ -38,6 +38,12 @@ Load:
         poisson); all proposals that arrived during a Save go into the next one
         (raft's batching), and each proposal's latency (proposal_commit) runs
         from its scheduled arrival to durable.
+  --grpc (on by default with --rate): each proposal is a real etcd Put (or
+        Txn) sent by an in-process client over loopback gRPC to an in-process
+        server that proposes it and answers once it is durable and applied,
+        so the run spends the CPU etcd's request path spends: on a small
+        machine a busy CPU delays every fdatasync's wake-up, as it does in
+        etcd. --grpc=false feeds the WAL loop directly (disk cost only).
   --value-size: each proposal carries a key (--key-size) and a value, wrapped
         as etcd wraps a request (--request txn: a Kubernetes update, about
         value + 3 x key + 45 bytes; put: etcdctl put). The kubernetes mix:` + "%s" + `
@@ -117,6 +123,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(choiceValue{&cfg.Request, []string{bench.RequestTxn, bench.RequestPut}}, "request", "proposal shape with --value-size: txn (a Kubernetes update) or put (etcdctl put)")
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "entries per Save (per proposal with --rate)")
 	fs.BoolVar(&cfg.Backend, "backend", cfg.Backend, "apply entries to a bbolt backend on the same disk, committed as etcd does (every 100 ms)")
+	fs.BoolVar(&cfg.GRPC, "grpc", cfg.GRPC, "with --rate: send each proposal as a real etcd Put/Txn over loopback gRPC, so the run spends etcd's request-path CPU")
 	fs.BoolVar(&cfg.Direct, "direct", false, "write the files in --dir with O_DIRECT through aligned buffers (etcd does not)")
 	fs.StringArrayVar(&cfg.Neighbors, "neighbor", nil, "noisy neighbour KIND[,key=value...], repeatable (see Neighbours above)")
 	fs.StringVar(&cfg.Scenario, "scenario", "", "named noisy-neighbour preset (see Scenarios above)")
@@ -140,6 +147,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "run", fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
 	cfg.SegmentSize = int64(segSize)
+	if fs.Changed("grpc") && cfg.GRPC && (cfg.Rate == 0 || cfg.Workload != bench.WorkloadWAL) {
+		return usageError(stderr, "run", "--grpc needs --rate and the wal workload: a closed loop has no clients")
+	}
 	if cfg.Device != "" && !fs.Changed("backend") {
 		cfg.Backend = false // bbolt needs a file system
 	}

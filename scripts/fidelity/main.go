@@ -59,6 +59,7 @@ type options struct {
 	runs, valueSize     int
 	rates               []float64
 	duration, warmup    time.Duration
+	settle              time.Duration
 	fio                 bool
 }
 
@@ -75,6 +76,8 @@ func run() error {
 	flag.StringVar(&o.modelArgs, "model-args", defaultModelArgs,
 		"arguments of the model run; {dir} {rate} {value} {duration} {warmup} are replaced")
 	flag.BoolVar(&o.fio, "fio", true, "also run fio's recipe (needs fio)")
+	flag.DurationVar(&o.settle, "settle", 5*time.Second,
+		"before each run: sync, then let the disk idle this long (the previous run's writeback and discards of its deleted files must not land in the next run)")
 	flag.Parse()
 	for _, s := range strings.Split(rates, ",") {
 		r, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "/s"), 64)
@@ -105,20 +108,33 @@ func run() error {
 	var fio []sample
 	for i := 1; i <= o.runs; i++ {
 		for j, rate := range o.rates {
-			r, err := runReal(ctx, o, rate)
-			if err != nil {
-				return fmt.Errorf("real etcd at %v/s: %w", rate, err)
+			// The order flips every round, so that neither predictor
+			// always runs first after the previous load.
+			for k := range 2 {
+				if err := settle(ctx, o.settle); err != nil {
+					return err
+				}
+				if (k == 0) == (i%2 == 1) {
+					r, err := runReal(ctx, o, rate)
+					if err != nil {
+						return fmt.Errorf("real etcd at %v/s: %w", rate, err)
+					}
+					real[j] = append(real[j], r)
+					fmt.Printf("run %d  %6.0f/s  real etcd  %s\n", i, rate, r)
+					continue
+				}
+				m, err := runModel(ctx, o, rate)
+				if err != nil {
+					return fmt.Errorf("etcdisk model at %v/s: %w", rate, err)
+				}
+				model[j] = append(model[j], m)
+				fmt.Printf("run %d  %6.0f/s  etcdisk    %s\n", i, rate, m)
 			}
-			real[j] = append(real[j], r)
-			fmt.Printf("run %d  %6.0f/s  real etcd  %s\n", i, rate, r)
-			m, err := runModel(ctx, o, rate)
-			if err != nil {
-				return fmt.Errorf("etcdisk model at %v/s: %w", rate, err)
-			}
-			model[j] = append(model[j], m)
-			fmt.Printf("run %d  %6.0f/s  etcdisk    %s\n", i, rate, m)
 		}
 		if o.fio {
+			if err := settle(ctx, o.settle); err != nil {
+				return err
+			}
 			f, err := runFio(ctx, o.dir)
 			if err != nil {
 				return err
@@ -131,6 +147,7 @@ func run() error {
 		o.runs, o.valueSize, o.duration)
 	for j, rate := range o.rates {
 		printTable(rate, median(real[j]), median(model[j]), median(fio), o.fio)
+		printPaired(real[j], model[j])
 	}
 	printLoad("load average at the end")
 	return nil
@@ -256,6 +273,40 @@ func runModel(ctx context.Context, o options, rate float64) (sample, error) {
 func runFio(ctx context.Context, dir string) (sample, error) {
 	l, err := fiorecipe.Run(ctx, dir)
 	return sample{walMean: l.Mean, walP99: l.P99}, err
+}
+
+// settle syncs every file system, then idles for d: on a file system
+// mounted with discard, removing the previous run's 64 MB segments and its
+// database issues discards that would otherwise slow whichever run comes
+// next.
+func settle(ctx context.Context, d time.Duration) error {
+	syscall.Sync()
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// printPaired prints the median of the per-round ratios model/real: each
+// model run is paired with the real etcd run next to it, which cancels a
+// disk that drifts over the minutes of the script (a VM's often does).
+func printPaired(real, model []sample) {
+	var mean, p99 []float64
+	for i := range min(len(real), len(model)) {
+		if real[i].walMean > 0 && real[i].walP99 > 0 {
+			mean = append(mean, float64(model[i].walMean)/float64(real[i].walMean))
+			p99 = append(p99, float64(model[i].walP99)/float64(real[i].walP99))
+		}
+	}
+	if len(mean) == 0 {
+		return
+	}
+	sort.Float64s(mean)
+	sort.Float64s(p99)
+	fmt.Printf("%-12s paired per round: wal mean ratio median %.2f (range %.2f-%.2f), wal p99 ratio median %.2f\n",
+		"etcdisk", mean[len(mean)/2], mean[0], mean[len(mean)-1], p99[len(p99)/2])
 }
 
 func median(s []sample) sample {

@@ -1,0 +1,109 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	etcdwal "go.etcd.io/etcd/server/v3/storage/wal"
+	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/etcdisk/etcdisk/report"
+)
+
+// readKeptWAL reads the entries of the WAL a kept run left in dir, with
+// etcd's own reader, and removes the run folder.
+func readKeptWAL(t *testing.T, dir string) []*pb.InternalRaftRequest {
+	t.Helper()
+	runs, _ := filepath.Glob(filepath.Join(dir, RunDirPrefix+"*"))
+	if len(runs) != 1 {
+		t.Fatalf("run folders %v, want one kept", runs)
+	}
+	defer os.RemoveAll(runs[0])
+	w, err := etcdwal.Open(zap.NewNop(), filepath.Join(runs[0], "member", "wal"), &walpb.Snapshot{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	_, _, ents, err := w.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := make([]*pb.InternalRaftRequest, len(ents))
+	for i, e := range ents {
+		reqs[i] = &pb.InternalRaftRequest{}
+		if err := proto.Unmarshal(e.Data, reqs[i]); err != nil {
+			t.Fatalf("entry %d: not an InternalRaftRequest: %v", e.Index, err)
+		}
+	}
+	return reqs
+}
+
+// Through the gRPC front end, every entry is the InternalRaftRequest etcd's
+// server would propose for the client's request, every request is answered
+// only once durable and applied, and the proposals are batched.
+func TestRunGRPCFrontEnd(t *testing.T) {
+	for _, shape := range []string{RequestPut, RequestTxn} {
+		t.Run(shape, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Ops = 0
+			cfg.Duration = time.Second
+			cfg.Rate = 300
+			cfg.ValueSize = "1KiB"
+			cfg.Request = shape
+			cfg.Backend = true
+			cfg.Keep = true
+			res, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc := res.Metrics[report.MetricProposalCommit]
+			if pc == nil || pc.Count < 200 {
+				t.Fatalf("proposal_commit %+v, want ~300 answered requests", pc)
+			}
+			if n, _ := res.Extra["backend_puts"].(int64); n < pc.Count {
+				t.Fatalf("%d requests answered but only %v applied: answered before apply", pc.Count, res.Extra["backend_puts"])
+			}
+			reqs := readKeptWAL(t, cfg.Dir)
+			if int64(len(reqs)) < pc.Count {
+				t.Fatalf("%d entries for %d answered requests", len(reqs), pc.Count)
+			}
+			var lastID uint64
+			for i, r := range reqs {
+				put := r.Put
+				if shape == RequestTxn {
+					if r.Txn == nil || len(r.Txn.Compare) != 1 || len(r.Txn.Success) != 1 {
+						t.Fatalf("entry %d: %v, want a Kubernetes-style Txn", i, r)
+					}
+					put = r.Txn.Success[0].GetRequestPut()
+				}
+				if put == nil || len(put.Value) != 1024 || !strings.HasPrefix(string(put.Key), "/registry/pods/") {
+					t.Fatalf("entry %d: %v, want a put of a 1 KiB value", i, r)
+				}
+				if r.Header == nil || r.Header.ID <= lastID {
+					t.Fatalf("entry %d: request ID %v after %d", i, r.Header, lastID)
+				}
+				lastID = r.Header.ID
+			}
+		})
+	}
+}
+
+func TestGRPCNeedsOneEntryPerProposal(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Rate = 100
+	cfg.Batch = 2
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "--grpc=false") {
+		t.Fatalf("Validate: %v, want the --grpc=false advice", err)
+	}
+	cfg.GRPC = false
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
