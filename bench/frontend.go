@@ -90,9 +90,10 @@ func newFrontend(l *walLoad) (*frontend, error) {
 		return nil, fmt.Errorf("grpc front end: %w", err)
 	}
 	f := &frontend{l: l, lis: lis, propc: make(chan *proposal, maxInFlight)}
-	// Request IDs as etcd's generator makes them: member bits on top of a
-	// counter, so their varints have the real size.
-	f.reqID.Store(memberID &^ (1<<40 - 1))
+	// Request IDs as etcd's generator (pkg/idutil) makes them: the low 16
+	// bits of the member ID on top, a counter below, so their varints have
+	// the real size (9 bytes).
+	f.reqID.Store((memberID & 0xffff) << 48)
 	f.srv = grpc.NewServer(
 		grpc.MaxRecvMsgSize(grpcMaxRequest),
 		grpc.MaxSendMsgSize(math.MaxInt32),
