@@ -125,22 +125,10 @@ func (f *frontend) buildRequests() {
 	for i := range n {
 		key := make([]byte, l.cfg.KeySize)
 		copy(key, "/registry/pods/default/pod-")
-		k := i % 100000
-		for j := len(key) - 1; j >= 0 && j >= len(key)-6; j-- {
-			key[j] = byte('0' + k%10)
-			k /= 10
-		}
-		val := l.data[:l.valueSize(i)]
-		put := &pb.PutRequest{Key: key, Value: val}
+		registryKey(key, i%100000)
+		put := &pb.PutRequest{Key: key, Value: l.data[:l.valueSize(i)]}
 		f.puts[i] = put
-		f.txns[i] = &pb.TxnRequest{
-			Compare: []*pb.Compare{{
-				Key: key, Target: pb.Compare_MOD, Result: pb.Compare_EQUAL,
-				TargetUnion: &pb.Compare_ModRevision{ModRevision: 123456789},
-			}},
-			Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{RequestPut: put}}},
-			Failure: []*pb.RequestOp{{Request: &pb.RequestOp_RequestRange{RequestRange: &pb.RangeRequest{Key: key}}}},
-		}
+		f.txns[i] = kubernetesUpdate(put)
 	}
 }
 

@@ -126,18 +126,35 @@ func RequestSize(shape string, keySize, valueSize int) int {
 	put := &pb.PutRequest{Key: key, Value: val}
 	r := &pb.InternalRaftRequest{Header: hdr}
 	if shape == RequestTxn {
-		r.Txn = &pb.TxnRequest{
-			Compare: []*pb.Compare{{
-				Key: key, Target: pb.Compare_MOD, Result: pb.Compare_EQUAL,
-				TargetUnion: &pb.Compare_ModRevision{ModRevision: 123456789},
-			}},
-			Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{RequestPut: put}}},
-			Failure: []*pb.RequestOp{{Request: &pb.RequestOp_RequestRange{RequestRange: &pb.RangeRequest{Key: key}}}},
-		}
+		r.Txn = kubernetesUpdate(put)
 	} else {
 		r.Put = put
 	}
 	return proto.Size(r)
+}
+
+// kubernetesUpdate wraps put as the Kubernetes API server updates an
+// object: a Txn that puts the value if the key's mod revision is still the
+// one it read, and reads the key otherwise.
+func kubernetesUpdate(put *pb.PutRequest) *pb.TxnRequest {
+	return &pb.TxnRequest{
+		Compare: []*pb.Compare{{
+			Key: put.Key, Target: pb.Compare_MOD, Result: pb.Compare_EQUAL,
+			TargetUnion: &pb.Compare_ModRevision{ModRevision: 123456789},
+		}},
+		Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{RequestPut: put}}},
+		Failure: []*pb.RequestOp{{Request: &pb.RequestOp_RequestRange{RequestRange: &pb.RangeRequest{Key: put.Key}}}},
+	}
+}
+
+// registryKey writes object i's key into key: the key's last six bytes
+// become i's decimal digits (mod 1,000,000), so keys cycle through a space
+// of objects as updates do.
+func registryKey(key []byte, i int) {
+	for j := len(key) - 1; j >= 0 && j >= len(key)-6; j-- {
+		key[j] = byte('0' + i%10)
+		i /= 10
+	}
 }
 
 // proposalSizes pre-draws n proposals' (entry data size, value size): the

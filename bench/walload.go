@@ -210,11 +210,7 @@ func (l *walLoad) apply() {
 		}
 		for i := job.first; i < job.first+job.n; i++ {
 			// Keys cycle through a space of 100k, as objects are updated.
-			k := i % 100000
-			for j := len(key) - 1; j >= 0 && j >= len(key)-6; j-- {
-				key[j] = byte('0' + k%10)
-				k /= 10
-			}
+			registryKey(key, i%100000)
 			val := l.data[:l.valueSize(i)]
 			if err := l.be.Put(key, val); err != nil {
 				l.applyErr.Store(&err) // errors of package backend say "backend: ..."

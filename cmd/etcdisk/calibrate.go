@@ -23,8 +23,9 @@ on 127.0.0.1 chosen free), drives puts at --rate with --value-size values from
 an in-process client, and reads etcd's own metrics (WAL fsync and backend
 commit: mean from sum/count, p50/p99 interpolated from etcd's buckets as
 Prometheus' histogram_quantile does). Then it runs etcdisk's model with the
-same rate, sizes and request shape (put) on the same disk, and prints both
-side by side with their ratios. Everything it creates is removed.
+same rate, sizes and request shape (put) on the same disk (its puts, too, go
+over loopback gRPC: see etcdisk run --help, --grpc), and prints both side by
+side with their ratios. Everything it creates is removed.
 
 Examples:
   etcdisk calibrate --dir /var/lib/etcd-test
