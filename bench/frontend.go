@@ -31,10 +31,11 @@ import (
 // waits for. A fdatasync's latency, as etcd measures it, ends when its
 // goroutine runs again; while etcd's gRPC, raft and apply work keeps the
 // CPUs busy, that wakeup waits, in the kernel scheduler and for a Go P. At
-// 1000 puts/s on a 2-CPU VM a real etcd (with an in-process client) used
-// 0.88 CPUs where the bare model used 0.23, and its fdatasync mean was
-// 1.3-1.7x the bare model's on the same disk; strace -T put most of the
-// difference inside the fdatasync system call itself. The front end makes
+// 1000 puts/s on a 2-CPU VM a real etcd (with an in-process client) kept
+// 0.78-0.86 CPUs busy where the bare model kept 0.24 (scripts/fidelity.sh,
+// CPUs column), and its fdatasync mean read 1.3-1.7x the bare model's on the
+// same disk in earlier runs of that script. With the front end the model
+// keeps 0.74 CPUs busy. The front end makes
 // the model spend that CPU the way etcd does (socket writes and reads,
 // HTTP/2 framing, protobuf, goroutine hand-offs), so the effect scales with
 // the machine rather than with a constant tuned on one.
@@ -76,10 +77,9 @@ type frontend struct {
 	puts []*pb.PutRequest // requests the client cycles through
 	txns []*pb.TxnRequest // the same, as Kubernetes-style updates
 
-	// errMu guards err, the first failed request that was not caused by
-	// the end of the run.
-	errMu sync.Mutex
-	err   error
+	// err is the first failed request that was not caused by the end of
+	// the run.
+	err atomic.Pointer[error]
 }
 
 // newFrontend starts the server on a free loopback port and connects the
@@ -237,17 +237,16 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 }
 
 func (f *frontend) fail(err error) {
-	f.errMu.Lock()
-	defer f.errMu.Unlock()
-	if f.err == nil {
-		f.err = fmt.Errorf("grpc front end: %w", err)
-	}
+	err = fmt.Errorf("grpc front end: %w", err)
+	f.err.CompareAndSwap(nil, &err)
 }
 
+// failed returns the first failed request's error, or nil.
 func (f *frontend) failed() error {
-	f.errMu.Lock()
-	defer f.errMu.Unlock()
-	return f.err
+	if p := f.err.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (f *frontend) close() error {

@@ -190,33 +190,30 @@ func (l *walLoad) openBackend(fs vfs.FS, runDir string) error {
 // apply puts every committed entry's key and value into the backend.
 func (l *walLoad) apply() {
 	defer l.applyWG.Done()
-	key := make([]byte, l.cfg.KeySize)
-	copy(key, "/registry/pods/default/pod-")
+	buf := make([]byte, l.cfg.KeySize)
+	copy(buf, "/registry/pods/default/pod-")
 	failed := false
 	for job := range l.applyc {
 		if failed {
 			continue // drain
 		}
-		for _, p := range job.props {
-			if err := l.be.Put(p.key, p.value); err != nil {
-				l.applyErr.Store(&err)
+		for k := range job.n {
+			key, val := buf, []byte(nil)
+			if job.props != nil {
+				key, val = job.props[k].key, job.props[k].value
+			} else {
+				// Keys cycle through a space of 100k, as objects are updated.
+				i := job.first + k
+				registryKey(buf, i%100000)
+				val = l.data[:l.valueSize(i)]
+			}
+			if err := l.be.Put(key, val); err != nil {
+				l.applyErr.Store(&err) // errors of package backend say "backend: ..."
 				failed = true
 				break
 			}
-			close(p.done) // etcd answers a request once it is applied
-		}
-		if job.props != nil {
-			continue
-		}
-		for i := job.first; i < job.first+job.n; i++ {
-			// Keys cycle through a space of 100k, as objects are updated.
-			registryKey(key, i%100000)
-			val := l.data[:l.valueSize(i)]
-			if err := l.be.Put(key, val); err != nil {
-				l.applyErr.Store(&err) // errors of package backend say "backend: ..."
-
-				failed = true
-				break
+			if job.props != nil {
+				close(job.props[k].done) // etcd answers a request once it is applied
 			}
 		}
 	}

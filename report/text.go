@@ -136,13 +136,14 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 	}
 	for _, c := range checks {
 		s := checkPhrase(c)
-		if c.Outcome == VerdictInconclusive && c.Note != "" && c.Samples > 0 {
+		noted := c.Outcome == VerdictInconclusive && c.Note != "" && c.Samples > 0
+		if noted {
 			s += ": " + c.Note
 		}
 		if c.Outcome != r.Verdict || len(lines) > 0 {
 			switch {
 			case c.Advisory && c.Outcome == VerdictInconclusive:
-				if !strings.Contains(s, "not judged") {
+				if !noted { // an advisory check's note says "not judged"
 					s += " [not judged]"
 				}
 			default:

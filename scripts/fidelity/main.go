@@ -49,6 +49,15 @@ type sample struct {
 	walMean, walP99, walHDRP99 time.Duration
 	beMean, beP99              time.Duration
 	fsyncsPerPut               float64
+	// cpus is the CPU time (user + system) the predictor's process used
+	// per second of its run, warm-up and start-up included: how much of
+	// the machine it kept busy.
+	cpus float64
+}
+
+// cpuTime is the user + system time of a rusage.
+func cpuTime(ru *syscall.Rusage) time.Duration {
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 const defaultModelArgs = "run --workload wal --dir {dir} --rate {rate} --value-size {value} --request put " +
@@ -161,6 +170,9 @@ func (s sample) String() string {
 	if s.fsyncsPerPut > 0 {
 		b += fmt.Sprintf(" | fsyncs/put %.2f", s.fsyncsPerPut)
 	}
+	if s.cpus > 0 {
+		b += fmt.Sprintf(" | CPUs %.2f", s.cpus)
+	}
 	return b
 }
 
@@ -204,6 +216,11 @@ func printLoad(what string) {
 }
 
 func runReal(ctx context.Context, o options, rate float64) (sample, error) {
+	// NB: etcd runs in this process; between two Getrusage calls this
+	// process does nothing else.
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	start := time.Now()
 	r, err := calibrate.Run(ctx, calibrate.Config{
 		Dir: o.dir, Rate: rate, ValueSize: o.valueSize, Duration: o.duration, Warmup: o.warmup,
 	})
@@ -213,10 +230,13 @@ func runReal(ctx context.Context, o options, rate float64) (sample, error) {
 	for _, w := range r.Warnings {
 		fmt.Println("  warning:", w)
 	}
+	elapsed := time.Since(start)
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
 	return sample{
 		walMean: r.WALFsync.Mean, walP99: r.WALFsync.P99,
 		beMean: r.BackendCommit.Mean, beP99: r.BackendCommit.P99,
 		fsyncsPerPut: r.FsyncsPerPut,
+		cpus:         float64(cpuTime(&after)-cpuTime(&before)) / float64(elapsed),
 	}, nil
 }
 
@@ -233,7 +253,9 @@ func runModel(ctx context.Context, o options, rate float64) (sample, error) {
 	cmd := exec.CommandContext(ctx, o.bin, args...)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
+	start := time.Now()
 	err := cmd.Run()
+	elapsed := time.Since(start)
 	var ee *exec.ExitError
 	// 1 (FAIL) and 3 (INCONCLUSIVE) are verdicts, not errors.
 	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() != 2) {
@@ -265,6 +287,9 @@ func runModel(ctx context.Context, o options, rate float64) (sample, error) {
 	}
 	if doc.Entries > 0 {
 		s.fsyncsPerPut = float64(w.Count) / float64(doc.Entries)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		s.cpus = float64(cpuTime(ru)) / float64(elapsed)
 	}
 	return s, nil
 }
@@ -331,13 +356,14 @@ func median(s []sample) sample {
 		beMean:       d(func(x sample) time.Duration { return x.beMean }),
 		beP99:        d(func(x sample) time.Duration { return x.beP99 }),
 		fsyncsPerPut: pick(func(x sample) float64 { return x.fsyncsPerPut }),
+		cpus:         pick(func(x sample) float64 { return x.cpus }),
 	}
 }
 
 func printTable(rate float64, real, model, fio sample, withFio bool) {
 	fmt.Printf("\n%.0f puts/s\n", rate)
-	fmt.Printf("%-12s %10s %10s %7s %7s | %10s %10s %7s %7s | %s\n",
-		"predictor", "wal mean", "wal p99", "x mean", "x p99", "be mean", "be p99", "x mean", "x p99", "fsyncs/put")
+	fmt.Printf("%-12s %10s %10s %7s %7s | %10s %10s %7s %7s | %10s %s\n",
+		"predictor", "wal mean", "wal p99", "x mean", "x p99", "be mean", "be p99", "x mean", "x p99", "fsyncs/put", "CPUs")
 	row := func(name string, s sample) {
 		ratio := func(a, b time.Duration) string {
 			if a <= 0 || b <= 0 {
@@ -351,13 +377,16 @@ func printTable(rate float64, real, model, fio sample, withFio bool) {
 			}
 			return d.Round(time.Microsecond).String()
 		}
-		fpp := "-"
-		if s.fsyncsPerPut > 0 {
-			fpp = fmt.Sprintf("%.2f", s.fsyncsPerPut)
+		num := func(v float64) string {
+			if v <= 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", v)
 		}
-		fmt.Printf("%-12s %10s %10s %7s %7s | %10s %10s %7s %7s | %s\n", name,
+		fmt.Printf("%-12s %10s %10s %7s %7s | %10s %10s %7s %7s | %10s %s\n", name,
 			dur(s.walMean), dur(s.walP99), ratio(s.walMean, real.walMean), ratio(s.walP99, real.walP99),
-			dur(s.beMean), dur(s.beP99), ratio(s.beMean, real.beMean), ratio(s.beP99, real.beP99), fpp)
+			dur(s.beMean), dur(s.beP99), ratio(s.beMean, real.beMean), ratio(s.beP99, real.beP99),
+			num(s.fsyncsPerPut), num(s.cpus))
 	}
 	row("real etcd", real)
 	row("etcdisk", model)
