@@ -1,7 +1,7 @@
 # etcdisk: build, test and measure.
 GO        ?= go
 PKGS      ?= ./...
-FUZZTIME  ?= 10s
+FUZZTIME  ?= 20000x
 BENCHTIME ?= 1s
 
 .PHONY: build test race bench lint fuzz fuzz-short clean
@@ -14,7 +14,7 @@ build: ## the binary, in bin/
 # another package's load.
 test: lint ## everything CI runs: vet, gofmt, the tests, a short fuzz pass
 	$(GO) test -p 1 -count=1 $(PKGS)
-	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+	$(MAKE) --no-print-directory fuzz FUZZTIME=2000x
 
 race: ## the tests under the race detector
 	$(GO) test -race -count=1 $(PKGS)
@@ -27,7 +27,7 @@ lint: ## go vet and gofmt
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-fuzz: ## every fuzz target, FUZZTIME each (a finding fails; see scripts/fuzz.sh)
+fuzz: ## every fuzz target, FUZZTIME inputs (or a duration) each (a finding fails; see scripts/fuzz.sh)
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(PKGS)
 
 clean:
