@@ -640,3 +640,56 @@ func TestSeqWriteStreamsPerWorker(t *testing.T) {
 		t.Fatalf("streams start at %d and %d, want 0 and 32768", low[0], high[0])
 	}
 }
+
+// tickClock moves forward by step at every reading and never sleeps.
+type tickClock struct {
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration
+}
+
+func (c *tickClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(c.step)
+	return c.now
+}
+
+func (c *tickClock) Sleep(ctx context.Context, d time.Duration) bool { return ctx.Err() == nil }
+
+// TestWorkerYieldsEveryMillisecond: a worker that never waits goes through
+// Go's scheduler once per yieldEvery of its operations, so that sysmon does
+// not take its P in the middle of a write (see step), and not at every
+// operation.
+func TestWorkerYieldsEveryFewMilliseconds(t *testing.T) {
+	for _, step := range []time.Duration{10 * time.Microsecond, 150 * time.Microsecond, 700 * time.Microsecond, 15 * time.Millisecond} {
+		s, _ := Parse("randwrite,bs=4KiB,size=1MiB,qd=1")
+		clk := &tickClock{now: epoch, step: step}
+		n, err := prepare(context.Background(), s, Options{FS: vfs.NopFS{}, Dir: "d", Clock: clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := n.newWorker(0)
+		yields := 0
+		w.yield = func() { yields++ }
+		start := clk.Now()
+		const ops = 2000
+		for range ops {
+			if !n.step(w) {
+				t.Fatal("step stopped")
+			}
+		}
+		// Yields come at the first operation at least yieldEvery after
+		// the last one: between yieldEvery and yieldEvery plus one
+		// operation apart, and never more than one per operation.
+		elapsed := clk.Now().Sub(start)
+		perOp := elapsed / ops
+		lo := int(elapsed / (max(yieldEvery, perOp) + perOp))
+		hi := min(int(elapsed/yieldEvery)+1, ops)
+		if yields < lo || yields > hi {
+			t.Errorf("clock step %v: %d yields in %v of operations (%v each), want %d-%d",
+				step, yields, elapsed, perOp, lo, hi)
+		}
+		n.Stop()
+	}
+}
