@@ -3,7 +3,9 @@
 // etcd (embedded, see bench/calibrate) at each load, etcdisk's model at the
 // same loads, and fio's classic recipe; then it prints, per load, the
 // medians of WAL fsync mean and p99 and of backend commit mean and p99, and
-// each predictor's ratio to the real etcd.
+// each predictor's ratio to the real etcd; then, for the WAL fsync mean, the
+// ratio estimated from the runs paired round by round (geometric mean, 95%
+// confidence interval) and whether it lies within 0.75-1.33.
 //
 //	go run ./scripts/fidelity --dir /var/lib/etcd-test --runs 3
 //
@@ -19,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -156,7 +159,7 @@ func run() error {
 		o.runs, o.valueSize, o.duration)
 	for j, rate := range o.rates {
 		printTable(rate, median(real[j]), median(model[j]), median(fio), o.fio)
-		printPaired(real[j], model[j])
+		printPaired(real[j], model[j], fio)
 	}
 	printLoad("load average at the end")
 	return nil
@@ -314,24 +317,94 @@ func settle(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// printPaired prints the median of the per-round ratios model/real: each
-// model run is paired with the real etcd run next to it, which cancels a
-// disk that drifts over the minutes of the script (a VM's often does).
-func printPaired(real, model []sample) {
-	var mean, p99 []float64
-	for i := range min(len(real), len(model)) {
-		if real[i].walMean > 0 && real[i].walP99 > 0 {
-			mean = append(mean, float64(model[i].walMean)/float64(real[i].walMean))
-			p99 = append(p99, float64(model[i].walP99)/float64(real[i].walP99))
+// printPaired prints, for the WAL fsync mean, each predictor's ratio to the
+// real etcd estimated from pairs: every model (and fio) run is paired with the
+// real etcd run of the same round, next to it in time, which cancels a disk
+// that drifts over the minutes of the script (a VM's often does). The
+// estimate is the geometric mean of the per-round ratios, with a 95%
+// confidence interval from Student's t on their logarithms; the median and
+// range of the single ratios are shown too.
+func printPaired(real, model, fio []sample) {
+	row := func(name string, pred []sample) {
+		var logs, rs []float64
+		for i := range min(len(real), len(pred)) {
+			if real[i].walMean > 0 && pred[i].walMean > 0 {
+				r := float64(pred[i].walMean) / float64(real[i].walMean)
+				rs = append(rs, r)
+				logs = append(logs, math.Log(r))
+			}
 		}
+		if len(rs) == 0 {
+			return
+		}
+		sort.Float64s(rs)
+		g, lo, hi := geoMeanCI(logs)
+		ci := "(one round: no interval)"
+		if len(rs) > 1 {
+			ci = fmt.Sprintf("95%% CI %.2f-%.2f", lo, hi)
+		}
+		fmt.Printf("%-12s paired, %d rounds: wal mean ratio %.2f, %s; single rounds median %.2f, range %.2f-%.2f; %s\n",
+			name, len(rs), g, ci, rs[len(rs)/2], rs[0], rs[len(rs)-1], band(g, lo, hi, len(rs)))
 	}
-	if len(mean) == 0 {
-		return
+	row("etcdisk", model)
+	if len(fio) > 0 {
+		row("fio recipe", fio)
 	}
-	sort.Float64s(mean)
-	sort.Float64s(p99)
-	fmt.Printf("%-12s paired per round: wal mean ratio median %.2f (range %.2f-%.2f), wal p99 ratio median %.2f\n",
-		"etcdisk", mean[len(mean)/2], mean[0], mean[len(mean)-1], p99[len(p99)/2])
+}
+
+// The band the model's WAL fsync mean must stay within, as a ratio to the
+// real etcd's.
+const bandLo, bandHi = 0.75, 1.33
+
+func band(g, lo, hi float64, n int) string {
+	switch {
+	case g < bandLo || g > bandHi:
+		return fmt.Sprintf("outside %.2f-%.2f", bandLo, bandHi)
+	case n < 2:
+		return fmt.Sprintf("inside %.2f-%.2f (one round)", bandLo, bandHi)
+	case lo >= bandLo && hi <= bandHi:
+		return fmt.Sprintf("inside %.2f-%.2f, interval too", bandLo, bandHi)
+	}
+	return fmt.Sprintf("inside %.2f-%.2f (the interval is not)", bandLo, bandHi)
+}
+
+// geoMeanCI returns exp of the mean of logs and the 95% confidence interval
+// of that geometric mean (Student's t with len-1 degrees of freedom).
+func geoMeanCI(logs []float64) (g, lo, hi float64) {
+	n := float64(len(logs))
+	var sum float64
+	for _, l := range logs {
+		sum += l
+	}
+	mean := sum / n
+	g = math.Exp(mean)
+	if len(logs) < 2 {
+		return g, g, g
+	}
+	var ss float64
+	for _, l := range logs {
+		ss += (l - mean) * (l - mean)
+	}
+	half := tQuantile975(len(logs)-1) * math.Sqrt(ss/(n-1)/n)
+	return g, math.Exp(mean - half), math.Exp(mean + half)
+}
+
+// tQuantile975 is the 97.5th percentile of Student's t distribution.
+func tQuantile975(df int) float64 {
+	table := []float64{0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+		2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+		2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042}
+	switch {
+	case df < 1:
+		return math.Inf(1)
+	case df < len(table):
+		return table[df]
+	case df < 60:
+		return 2.021 // df 40
+	case df < 120:
+		return 2.000 // df 60
+	}
+	return 1.96
 }
 
 func median(s []sample) sample {

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+func TestGeoMeanCI(t *testing.T) {
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+	// Ratios 0.8, 1, 1.25: logs -a, 0, a with a = ln 1.25, so the
+	// geometric mean is 1, the sample deviation a, and the 95% interval
+	// exp(±t(2) a / sqrt 3) with t(2) = 4.303.
+	a := math.Log(1.25)
+	g, lo, hi := geoMeanCI([]float64{-a, 0, a})
+	half := 4.303 * a / math.Sqrt(3)
+	if !near(g, 1) || !near(lo, math.Exp(-half)) || !near(hi, math.Exp(half)) {
+		t.Errorf("geoMeanCI(0.8, 1, 1.25) = %v [%v, %v], want 1 [%v, %v]", g, lo, hi, math.Exp(-half), math.Exp(half))
+	}
+	// Equal ratios: no spread, the interval is the point.
+	g, lo, hi = geoMeanCI([]float64{math.Log(2), math.Log(2)})
+	if !near(g, 2) || !near(lo, 2) || !near(hi, 2) {
+		t.Errorf("geoMeanCI(2, 2) = %v [%v, %v]", g, lo, hi)
+	}
+	// The geometric mean of 0.5 and 2 is 1, not their arithmetic mean.
+	if g, _, _ := geoMeanCI([]float64{math.Log(0.5), math.Log(2)}); !near(g, 1) {
+		t.Errorf("geoMeanCI(0.5, 2) = %v, want 1", g)
+	}
+}
+
+func TestBand(t *testing.T) {
+	for _, c := range []struct {
+		g, lo, hi float64
+		n         int
+		want      string
+	}{
+		{1.0, 0.9, 1.1, 5, "inside 0.75-1.33, interval too"},
+		{1.0, 0.7, 1.2, 5, "inside 0.75-1.33 (the interval is not)"},
+		{0.74, 0.7, 0.8, 5, "outside 0.75-1.33"},
+		{1.4, 1.3, 1.5, 5, "outside 0.75-1.33"},
+		{1.0, 1.0, 1.0, 1, "inside 0.75-1.33 (one round)"},
+	} {
+		if got := band(c.g, c.lo, c.hi, c.n); got != c.want {
+			t.Errorf("band(%v, %v, %v, %d) = %q, want %q", c.g, c.lo, c.hi, c.n, got, c.want)
+		}
+	}
+}
