@@ -6,8 +6,11 @@
 # RUNS times per pattern (the order flips every round so neither tool always
 # runs first; all rounds of a pattern run together, each after a sync and a
 # pause, so a random-write run never follows a sequential one), and prints
-# the etcdisk/fio throughput ratio of the medians.
-# Exit status 1 when a ratio is below MIN_RATIO (default 0.95).
+# the etcdisk/fio throughput ratio of the medians and the paired ratio: the
+# geometric mean of each round's etcdisk/fio, whose two runs are neighbours
+# in time (this VM's disk drifts by 30% from minute to minute; pairing
+# cancels that), with its 95% confidence interval.
+# Exit status 1 when a paired ratio is below MIN_RATIO (default 0.95).
 #
 #   seq:  sequential 1 MiB O_DIRECT writes, 4 workers
 #   rand: random 4 KiB O_DIRECT writes, 16 workers
@@ -133,14 +136,32 @@ done
 
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
+# paired E F: the geometric mean of the per-round ratios E[i]/F[i] (each
+# etcdisk run beside the fio run of its round, which cancels a disk whose
+# speed drifts from minute to minute) and its 95% confidence interval
+# (Student's t on the logarithms), as "GEO LO HI".
+paired() {
+	awk -v e="$1" -v f="$2" 'BEGIN {
+		n = split(e, E, " "); split(f, F, " ")
+		split("12.706 4.303 3.182 2.776 2.571 2.447 2.365 2.306 2.262", T, " ")
+		for (i = 1; i <= n; i++) { l[i] = log(E[i] / F[i]); s += l[i] }
+		m = s / n
+		for (i = 1; i <= n; i++) ss += (l[i] - m) ^ 2
+		h = 0
+		if (n > 1) { t = (n - 1 <= 9) ? T[n - 1] : 2.2; h = t * sqrt(ss / (n - 1) / n) }
+		printf "%.3f %.3f %.3f", exp(m), exp(m - h), exp(m + h)
+	}'
+}
+
 fail=0
-echo "# pattern  etcdisk MB/s  fio MB/s  etcdisk/fio (medians of $RUNS)"
+echo "# pattern  etcdisk MB/s  fio MB/s  ratio of medians | paired ratio (geometric mean of $RUNS rounds, 95% CI)"
 for p in $PATTERNS; do
 	e=$(median <<<"${results[$p.etcdisk]}")
 	f=$(median <<<"${results[$p.fio]}")
 	ratio=$(awk -v e="$e" -v f="$f" 'BEGIN {printf "%.3f", e / f}')
+	read -r geo lo hi <<<"$(paired "${results[$p.etcdisk]}" "${results[$p.fio]}")"
 	verdict=ok
-	if awk -v r="$ratio" -v m="$MIN_RATIO" 'BEGIN {exit !(r < m)}'; then verdict="BELOW $MIN_RATIO"; fail=1; fi
-	printf '%-8s %12.1f %9.1f %12s  %s\n' "$p" "$e" "$f" "$ratio" "$verdict"
+	if awk -v r="$geo" -v m="$MIN_RATIO" 'BEGIN {exit !(r < m)}'; then verdict="BELOW $MIN_RATIO"; fail=1; fi
+	printf '%-8s %12.1f %9.1f %16s | %6s (%s-%s)  %s\n' "$p" "$e" "$f" "$ratio" "$geo" "$lo" "$hi" "$verdict"
 done
 exit $fail
