@@ -22,10 +22,11 @@ import (
 // an open-loop run, each proposal is a real etcd KV.Put (or, for the txn
 // request shape, KV.Txn) sent by an in-process client over loopback TCP to
 // an in-process server, as a client's request reaches etcd. The server's
-// handler does what etcd's does before raft (processInternalRaftRequestOnce:
-// wrap the request in an InternalRaftRequest with a request ID and marshal
-// it: those bytes are the entry's Data), hands it to the WAL loop as raft's
-// proposal channel would, and answers once the entry is durable and applied.
+// handler does what etcd's does (processInternalRaftRequestOnce: wrap the
+// request in an InternalRaftRequest with a request ID and marshal it: those
+// bytes are the entry's Data; register the ID, propose the data to raft,
+// wait), and answers once the entry is durable and applied: raft and the
+// loops around it are etcd's (raftloop.go).
 //
 // Why: on a small machine the disk is not the only thing etcd's fdatasync
 // waits for. A fdatasync's latency, as etcd measures it, ends when its
@@ -41,8 +42,7 @@ import (
 // the machine rather than with a constant tuned on one.
 //
 // Not modelled: TLS (a Kubernetes API server talks to etcd over TLS, which
-// costs more CPU still), auth, raft's own bookkeeping, mvcc's in-memory
-// index, watchers.
+// costs more CPU still), auth, mvcc's in-memory index, watchers.
 
 // maxInFlight bounds the client's outstanding requests; beyond it the
 // arrival loop waits (latency still counts from each scheduled arrival).
@@ -55,14 +55,6 @@ const (
 	grpcMaxCallSend = 2 << 20 // clientv3's default MaxCallSendMsgSize
 )
 
-// proposal is one request on its way through the WAL loop and the apply
-// loop.
-type proposal struct {
-	data       []byte // the marshalled InternalRaftRequest: the entry's Data
-	key, value []byte // what the apply loop puts into the backend
-	done       chan struct{}
-}
-
 // frontend is the server and the client of the gRPC front end.
 type frontend struct {
 	l     *walLoad
@@ -70,7 +62,7 @@ type frontend struct {
 	srv   *grpc.Server
 	conn  *grpc.ClientConn
 	kv    pb.KVClient
-	propc chan *proposal
+	raft  *raftLoop
 	reqID atomic.Uint64
 	rev   atomic.Int64
 
@@ -82,14 +74,19 @@ type frontend struct {
 	err atomic.Pointer[error]
 }
 
-// newFrontend starts the server on a free loopback port and connects the
-// client.
+// newFrontend starts the raft node and the server on a free loopback port,
+// and connects the client.
 func newFrontend(l *walLoad) (*frontend, error) {
+	r, err := newRaftLoop(context.Background(), l)
+	if err != nil {
+		return nil, err
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		r.stop()
 		return nil, fmt.Errorf("grpc front end: %w", err)
 	}
-	f := &frontend{l: l, lis: lis, propc: make(chan *proposal, maxInFlight)}
+	f := &frontend{l: l, lis: lis, raft: r}
 	// Request IDs as etcd's generator (pkg/idutil) makes them: the low 16
 	// bits of the member ID on top, a counter below, so their varints have
 	// the real size (9 bytes).
@@ -106,6 +103,7 @@ func newFrontend(l *walLoad) (*frontend, error) {
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(grpcMaxCallSend)))
 	if err != nil {
 		f.srv.Stop()
+		r.stop()
 		return nil, fmt.Errorf("grpc front end: %w", err)
 	}
 	f.kv = pb.NewKVClient(f.conn)
@@ -139,7 +137,7 @@ type kvServer struct {
 }
 
 func (s kvServer) Put(ctx context.Context, r *pb.PutRequest) (*pb.PutResponse, error) {
-	if err := s.f.propose(ctx, &pb.InternalRaftRequest{Put: r}, r.Key, r.Value); err != nil {
+	if err := s.f.propose(ctx, &pb.InternalRaftRequest{Put: r}); err != nil {
 		return nil, err
 	}
 	return &pb.PutResponse{Header: s.f.header()}, nil
@@ -149,8 +147,7 @@ func (s kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, e
 	if len(r.Success) != 1 || r.Success[0].GetRequestPut() == nil {
 		return nil, status.Error(codes.Unimplemented, "etcdisk's front end serves a single-put Txn only")
 	}
-	put := r.Success[0].GetRequestPut()
-	if err := s.f.propose(ctx, &pb.InternalRaftRequest{Txn: r}, put.Key, put.Value); err != nil {
+	if err := s.f.propose(ctx, &pb.InternalRaftRequest{Txn: r}); err != nil {
 		return nil, err
 	}
 	h := s.f.header()
@@ -165,24 +162,20 @@ func (f *frontend) header() *pb.ResponseHeader {
 
 // propose is etcd's processInternalRaftRequestOnce: give the request an ID,
 // marshal it, propose it and wait until it is applied.
-func (f *frontend) propose(ctx context.Context, r *pb.InternalRaftRequest, key, value []byte) error {
-	r.Header = &pb.RequestHeader{ID: f.reqID.Add(1)}
+func (f *frontend) propose(ctx context.Context, r *pb.InternalRaftRequest) error {
+	id := f.reqID.Add(1)
+	r.Header = &pb.RequestHeader{ID: id}
 	data, err := proto.Marshal(r)
 	if err != nil {
 		return status.Error(codes.Internal, err.Error())
 	}
-	p := &proposal{data: data, key: key, value: value, done: make(chan struct{})}
-	select {
-	case f.propc <- p:
-	case <-ctx.Done():
-		return status.FromContextError(ctx.Err()).Err()
+	if err := f.raft.propose(ctx, id, data); err != nil {
+		if ctx.Err() != nil {
+			return status.FromContextError(ctx.Err()).Err()
+		}
+		return status.Error(codes.Internal, err.Error())
 	}
-	select {
-	case <-p.done:
-		return nil
-	case <-ctx.Done():
-		return status.FromContextError(ctx.Err()).Err()
-	}
+	return nil
 }
 
 // client sends requests on the run's arrival schedule until ctx is done or
@@ -251,6 +244,7 @@ func (f *frontend) failed() error {
 
 func (f *frontend) close() error {
 	f.srv.Stop()
+	f.raft.stop()
 	err := f.conn.Close()
 	if errors.Is(err, grpc.ErrClientConnClosing) {
 		err = nil

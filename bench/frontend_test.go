@@ -11,6 +11,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	etcdwal "go.etcd.io/etcd/server/v3/storage/wal"
 	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
+	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
@@ -31,16 +32,28 @@ func readKeptWAL(t *testing.T, dir string) []*pb.InternalRaftRequest {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	_, _, ents, err := w.ReadAll()
+	_, st, ents, err := w.ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	reqs := make([]*pb.InternalRaftRequest, len(ents))
-	for i, e := range ents {
-		reqs[i] = &pb.InternalRaftRequest{}
-		if err := proto.Unmarshal(e.Data, reqs[i]); err != nil {
-			t.Fatalf("entry %d: not an InternalRaftRequest: %v", e.Index, err)
+	// As a new etcd member's WAL: the member's ConfChange at index 1, the
+	// new leader's empty entry, then the requests.
+	if len(ents) < 2 || ents[0].GetType() != raftpb.EntryConfChange || ents[0].GetIndex() != 1 ||
+		ents[1].GetType() != raftpb.EntryNormal || len(ents[1].Data) != 0 {
+		t.Fatalf("WAL starts with %v, want a ConfChange then an empty entry", ents[:min(2, len(ents))])
+	}
+	// The leader elected itself in term 2; the last Ready's commit index
+	// trails its entries (raft commits them once durable).
+	if st.GetTerm() != 2 || st.GetVote() != memberID || st.GetCommit() < 2 || st.GetCommit() > ents[len(ents)-1].GetIndex() {
+		t.Fatalf("last HardState %v", st)
+	}
+	var reqs []*pb.InternalRaftRequest
+	for _, e := range ents[2:] {
+		r := &pb.InternalRaftRequest{}
+		if err := proto.Unmarshal(e.Data, r); err != nil {
+			t.Fatalf("entry %d: not an InternalRaftRequest: %v", e.GetIndex(), err)
 		}
+		reqs = append(reqs, r)
 	}
 	return reqs
 }

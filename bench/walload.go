@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,10 +84,9 @@ type walLoad struct {
 }
 
 // applyJob is a run of consecutive entries to apply to the backend: the
-// table entries [first, first+n), or the front end's proposals.
+// table entries [first, first+n).
 type applyJob struct {
 	first, n int
-	props    []*proposal
 }
 
 // proposalTable is how many proposals' sizes are drawn in advance.
@@ -198,22 +196,13 @@ func (l *walLoad) apply() {
 			continue // drain
 		}
 		for k := range job.n {
-			key, val := buf, []byte(nil)
-			if job.props != nil {
-				key, val = job.props[k].key, job.props[k].value
-			} else {
-				// Keys cycle through a space of 100k, as objects are updated.
-				i := job.first + k
-				registryKey(buf, i%100000)
-				val = l.data[:l.valueSize(i)]
-			}
-			if err := l.be.Put(key, val); err != nil {
+			// Keys cycle through a space of 100k, as objects are updated.
+			i := job.first + k
+			registryKey(buf, i%100000)
+			if err := l.be.Put(buf, l.data[:l.valueSize(i)]); err != nil {
 				l.applyErr.Store(&err) // errors of package backend say "backend: ..."
 				failed = true
 				break
-			}
-			if job.props != nil {
-				close(job.props[k].done) // etcd answers a request once it is applied
 			}
 		}
 	}
@@ -247,28 +236,6 @@ func (l *walLoad) save(n int) error {
 		return err
 	}
 	return l.saved(applyJob{first: first, n: n})
-}
-
-// saveProposals writes one Ready of the front end's proposals.
-func (l *walLoad) saveProposals(ps []*proposal) error {
-	ents := l.ents[:len(ps)]
-	for i, p := range ps {
-		l.index++
-		ents[i].Index = l.index
-		ents[i].Data = p.data
-	}
-	l.next += len(ps)
-	l.st.Commit = l.index
-	if err := l.w.Save(l.st, ents); err != nil {
-		return err
-	}
-	if l.be == nil {
-		for _, p := range ps {
-			close(p.done) // nothing to apply: the request is done
-		}
-		return l.saved(applyJob{n: len(ps)})
-	}
-	return l.saved(applyJob{n: len(ps), props: slices.Clone(ps)})
 }
 
 // saved hands a durable Ready to the apply loop and counts it.
@@ -350,10 +317,8 @@ func (l *walLoad) runOpen(ctx context.Context, stop *atomic.Bool) error {
 	return nil
 }
 
-// runFrontend is the open loop behind the gRPC front end: the client sends
-// requests on the arrival schedule; every proposal the server handed over
-// while the previous Save was in flight goes into the next one, as raft
-// batches what arrived on its proposal channel.
+// runFrontend runs etcd's raft loop (raftloop.go) while the front end's
+// client sends its requests.
 func (l *walLoad) runFrontend(ctx context.Context, stop *atomic.Bool) error {
 	f := l.fe
 	cctx, cancel := context.WithCancel(ctx)
@@ -366,35 +331,13 @@ func (l *walLoad) runFrontend(ctx context.Context, stop *atomic.Bool) error {
 		cancel()
 		<-clientDone
 	}()
-	batch := make([]*proposal, 0, maxEntriesPerSave)
-	idle := time.NewTicker(50 * time.Millisecond) // to see stop while nothing arrives
-	defer idle.Stop()
-	for !stop.Load() && ctx.Err() == nil && !l.done() {
-		if err := f.failed(); err != nil {
-			return err
-		}
-		select {
-		case p := <-f.propc:
-			batch = append(batch[:0], p)
-		case <-idle.C:
-			continue
-		case <-ctx.Done():
-			return nil
-		}
-	drain:
-		for len(batch) < maxEntriesPerSave {
-			select {
-			case p := <-f.propc:
-				batch = append(batch, p)
-			default:
-				break drain
-			}
-		}
-		if err := l.saveProposals(batch); err != nil {
-			return err
-		}
+	err := f.raft.run(ctx, func() bool {
+		return stop.Load() || l.done() || f.failed() != nil
+	})
+	if err == nil {
+		err = f.failed()
 	}
-	return nil
+	return err
 }
 
 func (l *walLoad) close() error {

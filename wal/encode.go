@@ -58,9 +58,13 @@ func frameLenField(n int) (lenField uint64, pad int) {
 
 // entrySize is the size of a raftpb.Entry as etcd v3.7 marshals one made
 // by raft: Term and Index always present (pointer fields), Type absent
-// (EntryNormal proposals leave it nil), Data present when non-nil.
+// unless non-zero (EntryNormal proposals leave it nil), Data present when
+// non-nil.
 func entrySize(e *Entry) int {
 	n := 1 + varintLen(e.Term) + 1 + varintLen(e.Index)
+	if e.Type != 0 {
+		n += 1 + varintLen(uint64(e.Type))
+	}
 	if e.Data != nil {
 		n += 1 + varintLen(uint64(len(e.Data))) + len(e.Data)
 	}
@@ -69,8 +73,14 @@ func entrySize(e *Entry) int {
 
 // putEntry marshals e into b, which has exactly entrySize(e) bytes.
 func putEntry(b []byte, e *Entry) {
-	b[0] = tagVarint2
-	i := 1 + putVarint(b[1:], e.Term)
+	i := 0
+	if e.Type != 0 {
+		b[0] = tagVarint1
+		i = 1 + putVarint(b[1:], uint64(e.Type))
+	}
+	b[i] = tagVarint2
+	i++
+	i += putVarint(b[i:], e.Term)
 	b[i] = tagVarint3
 	i++
 	i += putVarint(b[i:], e.Index)

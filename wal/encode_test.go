@@ -75,11 +75,18 @@ func TestRecordsMatchProtoMarshal(t *testing.T) {
 					data[i] = byte(rng.Uint32())
 				}
 			}
+			// Every third entry is a ConfChange (raft sets its Type);
+			// proposals leave Type unset.
 			ent := Entry{Term: term, Index: index, Data: data}
+			pent := &raftpb.Entry{Term: new(term), Index: new(index), Data: data}
+			if k == 2 {
+				ent.Type = int32(raftpb.EntryConfChange)
+				pent.Type = raftpb.EntryConfChange.Enum()
+			}
 			if err := e.encodeEntry(&ent); err != nil {
 				t.Fatal(err)
 			}
-			pe, err := proto.Marshal(&raftpb.Entry{Term: new(term), Index: new(index), Data: data})
+			pe, err := proto.Marshal(pent)
 			if err != nil {
 				t.Fatal(err)
 			}

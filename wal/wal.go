@@ -33,8 +33,12 @@ type HardState struct{ Term, Vote, Commit uint64 }
 // IsEmpty reports whether s is raft's empty hard state (never written).
 func (s HardState) IsEmpty() bool { return s == HardState{} }
 
-// Entry is a raftpb.Entry of type EntryNormal.
+// Entry is a raftpb.Entry.
 type Entry struct {
+	// Type is the raftpb.EntryType: 0 (EntryNormal, left unset in the
+	// record as raft leaves it on proposals) or, for the member's
+	// bootstrap entry, 1 (EntryConfChange).
+	Type        int32
 	Term, Index uint64
 	Data        []byte
 }
