@@ -40,10 +40,12 @@ Load:
         from its scheduled arrival to durable.
   --grpc (on by default with --rate): each proposal is a real etcd Put (or
         Txn) sent by an in-process client over loopback gRPC to an in-process
-        server that proposes it and answers once it is durable and applied,
-        so the run spends the CPU etcd's request path spends: on a small
-        machine a busy CPU delays every fdatasync's wake-up, as it does in
-        etcd. --grpc=false feeds the WAL loop directly (disk cost only).
+        server that proposes it to etcd's raft library (a single-member
+        node driven as etcd drives it: raft decides what each Save holds)
+        and answers once it is durable and applied, so the run spends the
+        CPU etcd's request path spends: on a small machine a busy CPU delays
+        every fdatasync's wake-up, as it does in etcd. --grpc=false feeds
+        the WAL loop directly (disk cost only).
   --value-size: each proposal carries a key (--key-size) and a value, wrapped
         as etcd wraps a request (--request txn: a Kubernetes update, about
         value + 3 x key + 45 bytes; put: etcdctl put). The kubernetes mix:` + "%s" + `
