@@ -94,18 +94,22 @@ func newRaftLoop(ctx context.Context, l *walLoad) (*raftLoop, error) {
 	}, []raft.Peer{{ID: memberID}})
 	go r.apply()
 	// Until it leads, handle Readys here; etcd fast-forwards its ticks
-	// to the election on a fresh single-member cluster, we campaign.
+	// to the election on a fresh single-member cluster, we campaign (and
+	// tick, should raft refuse the campaign: then its election timeout
+	// elects it).
+	r.ticker = time.NewTicker(raftTick)
 	deadline := time.After(10 * time.Second)
 	campaigned := false
 	for {
 		select {
+		case <-r.ticker.C:
+			r.node.Tick()
 		case rd := <-r.node.Ready():
 			if err := r.handle(rd); err != nil {
 				r.stop()
 				return nil, err
 			}
 			if rd.SoftState != nil && rd.RaftState == raft.StateLeader {
-				r.ticker = time.NewTicker(raftTick)
 				return r, nil
 			}
 			if !campaigned {
@@ -273,9 +277,7 @@ func (r *raftLoop) applyEntry(e *raftpb.Entry) error {
 // stop stops the node and the apply loop (the raft loop must have
 // returned); proposals still being made get raft.ErrStopped.
 func (r *raftLoop) stop() {
-	if r.ticker != nil {
-		r.ticker.Stop()
-	}
+	r.ticker.Stop()
 	r.node.Stop()
 	close(r.applyc)
 	<-r.applied
