@@ -163,8 +163,8 @@ func (l *walLoad) valueSize(i int) int {
 	return max(0, len(l.data)-45-3*l.cfg.KeySize)
 }
 
-// openBackend opens the bbolt file where etcd keeps it (member/snap/db) and
-// starts the apply goroutine.
+// openBackend opens the bbolt file where etcd keeps it (member/snap/db) and,
+// without the gRPC front end, starts the apply goroutine.
 func (l *walLoad) openBackend(fs vfs.FS, runDir string) error {
 	snap := filepath.Join(runDir, "member", "snap")
 	if err := fs.Mkdir(snap, 0o700); err != nil {
@@ -179,6 +179,9 @@ func (l *walLoad) openBackend(fs vfs.FS, runDir string) error {
 		return err
 	}
 	l.be = be
+	if l.cfg.Rate > 0 && l.cfg.GRPC {
+		return nil // raft's apply loop applies (raftloop.go)
+	}
 	l.applyc = make(chan applyJob, 1024)
 	l.applyWG.Add(1)
 	go l.apply()
@@ -346,8 +349,10 @@ func (l *walLoad) close() error {
 	}
 	err := l.w.Close()
 	if l.be != nil {
-		close(l.applyc)
-		l.applyWG.Wait()
+		if l.applyc != nil {
+			close(l.applyc)
+			l.applyWG.Wait()
+		}
 		if berr := l.be.Close(); err == nil {
 			err = berr
 		}
