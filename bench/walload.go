@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/etcdisk/etcdisk/bench/backend"
+	"github.com/etcdisk/etcdisk/internal/syscallloop"
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal"
 	"github.com/etcdisk/etcdisk/wal/vfs"
@@ -275,6 +276,7 @@ func (l *walLoad) run(ctx context.Context, stop *atomic.Bool) error {
 	if l.cfg.Rate > 0 {
 		return l.runOpen(ctx, stop)
 	}
+	var yield syscallloop.Yielder // the closed loop never waits in Go
 	for !stop.Load() && ctx.Err() == nil && !l.done() {
 		if waitGate(ctx, stop, l.gate) {
 			continue // re-check stop after a pause
@@ -282,6 +284,7 @@ func (l *walLoad) run(ctx context.Context, stop *atomic.Bool) error {
 		if err := l.save(l.cfg.Batch); err != nil {
 			return err
 		}
+		yield.Maybe(time.Now())
 	}
 	return nil
 }

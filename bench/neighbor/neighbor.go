@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/etcdisk/etcdisk/internal/syscallloop"
 	"github.com/etcdisk/etcdisk/wal/vfs"
 )
 
@@ -64,14 +64,6 @@ const FilePrefix = "etcdisk-neighbor-"
 // errBackoff is how long a worker pauses after an I/O error, so a full or
 // failing disk does not turn the neighbour into a busy loop of errors.
 const errBackoff = 10 * time.Millisecond
-
-// yieldEvery is how often a worker that never waits goes through Go's
-// scheduler (see step): half of the 10 ms after which Go's sysmon takes the
-// P of a goroutine that has not been rescheduled, so that sysmon always sees
-// the worker's scheduling tick move between two of its looks. A yield can
-// cost a thread switch (the yielded goroutine may resume on another thread),
-// so not more often than that.
-const yieldEvery = 5 * time.Millisecond
 
 // layoutChunk is the size of the writes that lay out a file before reads or
 // discards.
@@ -360,10 +352,9 @@ type worker struct {
 	buf   []byte
 	sl    sleeper
 	count int // operations since start, for sync-every
-	// yielded is when the worker last went through Go's scheduler.
-	yielded time.Time
-	// yield is runtime.Gosched; tests count the calls.
-	yield func()
+	// yield keeps the worker's P (an unthrottled worker never waits in
+	// Go; see package syscallloop).
+	yield syscallloop.Yielder
 	// Sequential kinds: each worker streams through its own slice of the
 	// region, blocks [base, base+span), as fio's numjobs=N jobs with
 	// offset_increment do. NB: one stream shared by N workers is another
@@ -375,9 +366,8 @@ type worker struct {
 
 func (n *Neighbor) newWorker(i int) *worker {
 	w := &worker{
-		rng:   rand.New(rand.NewPCG(uint64(i)+1, 0x6e6569676862)),
-		sl:    sleeper{clock: n.opt.Clock},
-		yield: runtime.Gosched,
+		rng: rand.New(rand.NewPCG(uint64(i)+1, 0x6e6569676862)),
+		sl:  sleeper{clock: n.opt.Clock},
 	}
 	w.buf = n.alloc(int(n.spec.BS))
 	fillRandom(w.buf, uint64(i)+1)
@@ -423,19 +413,7 @@ func (n *Neighbor) step(w *worker) bool {
 	if n.opt.Observe != nil {
 		n.opt.Observe(d)
 	}
-	// NB: a worker without a rate limit never blocks in Go, only in its
-	// system calls, so its goroutine keeps one scheduling tick for good.
-	// Go's sysmon takes the P from a goroutine whose tick has not moved
-	// for 10 ms, even in a short system call: every worker then lost its
-	// P every 10 ms, came back from pwrite through the slow path, and
-	// sysmon, busy again, woke every 20 us (measured on 4 KiB direct
-	// writes at qd=16: 0.28 P handoffs per write and a fifth of the
-	// context switches in sysmon's sleeps). Going through the scheduler
-	// every yieldEvery moves the tick.
-	if t.Sub(w.yielded) >= yieldEvery {
-		w.yielded = t
-		w.yield()
-	}
+	w.yield.Maybe(t)
 	return true
 }
 

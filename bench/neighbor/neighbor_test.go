@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcdisk/etcdisk/internal/syscallloop"
 	"github.com/etcdisk/etcdisk/wal/vfs"
 	"github.com/etcdisk/etcdisk/wal/vfs/errorfs"
 )
@@ -658,7 +659,7 @@ func (c *tickClock) Now() time.Time {
 func (c *tickClock) Sleep(ctx context.Context, d time.Duration) bool { return ctx.Err() == nil }
 
 // TestWorkerYieldsEveryMillisecond: a worker that never waits goes through
-// Go's scheduler once per yieldEvery of its operations, so that sysmon does
+// Go's scheduler once per syscallloop.Every of its operations, so that sysmon does
 // not take its P in the middle of a write (see step), and not at every
 // operation.
 func TestWorkerYieldsEveryFewMilliseconds(t *testing.T) {
@@ -671,7 +672,7 @@ func TestWorkerYieldsEveryFewMilliseconds(t *testing.T) {
 		}
 		w := n.newWorker(0)
 		yields := 0
-		w.yield = func() { yields++ }
+		w.yield.Gosched = func() { yields++ }
 		start := clk.Now()
 		const ops = 2000
 		for range ops {
@@ -679,13 +680,13 @@ func TestWorkerYieldsEveryFewMilliseconds(t *testing.T) {
 				t.Fatal("step stopped")
 			}
 		}
-		// Yields come at the first operation at least yieldEvery after
-		// the last one: between yieldEvery and yieldEvery plus one
+		// Yields come at the first operation at least syscallloop.Every after
+		// the last one: between syscallloop.Every and syscallloop.Every plus one
 		// operation apart, and never more than one per operation.
 		elapsed := clk.Now().Sub(start)
 		perOp := elapsed / ops
-		lo := int(elapsed / (max(yieldEvery, perOp) + perOp))
-		hi := min(int(elapsed/yieldEvery)+1, ops)
+		lo := int(elapsed / (max(syscallloop.Every, perOp) + perOp))
+		hi := min(int(elapsed/syscallloop.Every)+1, ops)
 		if yields < lo || yields > hi {
 			t.Errorf("clock step %v: %d yields in %v of operations (%v each), want %d-%d",
 				step, yields, elapsed, perOp, lo, hi)
