@@ -177,6 +177,12 @@ func DefaultConfig() Config {
 }
 
 // Validate reports the first setting that cannot work, as one line.
+// frontEnd reports whether proposals go through the gRPC front end and raft
+// (an open-loop wal run with GRPC).
+func (c *Config) frontEnd() bool {
+	return c.GRPC && c.Rate > 0 && c.Workload == WorkloadWAL
+}
+
 func (c *Config) Validate() error {
 	switch c.Workload {
 	case WorkloadWAL, WorkloadFio:
@@ -209,7 +215,7 @@ func (c *Config) Validate() error {
 	if c.Batch < 1 || c.Batch > 10000 {
 		return fmt.Errorf("batch must be between 1 and 10000, got %d", c.Batch)
 	}
-	if c.Rate > 0 && c.GRPC && c.Batch != 1 && c.Workload == WorkloadWAL {
+	if c.frontEnd() && c.Batch != 1 {
 		return fmt.Errorf("a gRPC request is one entry: --batch %d with --rate needs --grpc=false", c.Batch)
 	}
 	if c.EntrySize < 0 || c.EntrySize > 1<<20 {

@@ -447,7 +447,7 @@ func echoConfig(c Config) report.Config {
 		Request:            c.Request,
 		Batch:              c.Batch,
 		Backend:            c.Backend,
-		GRPC:               c.GRPC && c.Rate > 0 && c.Workload == WorkloadWAL,
+		GRPC:               c.frontEnd(),
 		Direct:             c.Direct,
 		SegmentSize:        c.SegmentSize,
 		Neighbors:          c.Neighbors,

@@ -86,9 +86,7 @@ type walLoad struct {
 
 // applyJob is a run of consecutive entries to apply to the backend: the
 // table entries [first, first+n).
-type applyJob struct {
-	first, n int
-}
+type applyJob struct{ first, n int }
 
 // proposalTable is how many proposals' sizes are drawn in advance.
 const proposalTable = 4096
@@ -145,7 +143,7 @@ func newWALLoad(cfg Config, fs vfs.FS, runDir string, rec *recorder) (*walLoad, 
 			return nil, err
 		}
 	}
-	if cfg.Rate > 0 && cfg.GRPC {
+	if cfg.frontEnd() {
 		if l.fe, err = newFrontend(l); err != nil {
 			l.close()
 			return nil, err
@@ -180,7 +178,7 @@ func (l *walLoad) openBackend(fs vfs.FS, runDir string) error {
 		return err
 	}
 	l.be = be
-	if l.cfg.Rate > 0 && l.cfg.GRPC {
+	if l.cfg.frontEnd() {
 		return nil // raft's apply loop applies (raftloop.go)
 	}
 	l.applyc = make(chan applyJob, 1024)
@@ -239,22 +237,17 @@ func (l *walLoad) save(n int) error {
 	if err := l.w.Save(l.st, ents); err != nil {
 		return err
 	}
-	return l.saved(applyJob{first: first, n: n})
-}
-
-// saved hands a durable Ready to the apply loop and counts it.
-func (l *walLoad) saved(job applyJob) error {
 	if l.be != nil {
 		if p := l.applyErr.Load(); p != nil {
 			return *p
 		}
 		// NB: blocks when the apply loop is 1024 Saves behind, as etcd
 		// stops taking proposals when applying falls too far behind.
-		l.applyc <- job
+		l.applyc <- applyJob{first: first, n: n}
 	}
 	if l.rec.measuring.Load() {
 		l.saves.Add(1)
-		l.entries.Add(int64(job.n))
+		l.entries.Add(int64(n))
 	}
 	return nil
 }
