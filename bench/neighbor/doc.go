@@ -25,6 +25,10 @@
 //	rate=SIZE       throughput limit in bytes per second (rate=200MiB, also rate=200MiB/s)
 //	iops=N          operation-rate limit (exclusive with rate)
 //	direct[=BOOL]   O_DIRECT with aligned buffers; bs must be a multiple of 4096
+//	prefill[=BOOL]  seqwrite, randwrite: write the whole file before the load starts, so the
+//	                load overwrites allocated blocks (a database rewriting its pages) instead
+//	                of writing into preallocated ones, whose first write on ext4 and XFS
+//	                also converts the extent (a metadata update)
 //	size=SIZE       size of the file, or of the region of the device, the neighbour uses
 //	dir=PATH        directory of the neighbour's file (default: the run's directory)
 //	device=PATH     raw block device instead of a file (exclusive with dir)

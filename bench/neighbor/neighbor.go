@@ -260,6 +260,9 @@ func (n *Neighbor) setup() error {
 	}
 	switch s.Kind {
 	case SeqWrite, RandWrite:
+		if s.Prefill {
+			return n.layout(region)
+		}
 		// As fio does for a new file before writing into it.
 		if err := n.f.Fallocate(0, region); err != nil {
 			if !errors.Is(err, vfs.ErrNotSupported) {
@@ -282,8 +285,9 @@ func (n *Neighbor) setup() error {
 	return nil
 }
 
-// layout writes the whole region so that reads return data and discards free
-// real blocks, then makes it durable so the load starts from a clean disk.
+// layout writes the whole region so that reads return data, discards free
+// real blocks and prefilled writes overwrite allocated ones, then makes it
+// durable so the load starts from a clean disk.
 func (n *Neighbor) layout(region int64) error {
 	bs := n.spec.BS
 	chunk := max(1, layoutChunk/bs) * bs

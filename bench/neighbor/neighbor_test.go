@@ -302,6 +302,43 @@ func TestRandWritePattern(t *testing.T) {
 	}
 }
 
+func TestPrefill(t *testing.T) {
+	for _, kind := range []string{"seqwrite", "randwrite"} {
+		t.Run(kind, func(t *testing.T) {
+			rec := vfs.NewRecorder(nil)
+			_, err, _ := runVirtual(t, kind+",bs=16KiB,size=3MiB,qd=2,direct,iops=100,prefill", rec, time.Second, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := len(opsOf(rec, vfs.OpFallocate)); c != 0 {
+				t.Errorf("%d fallocates: a prefilled file is written, not preallocated", c)
+			}
+			// Written whole with 1 MiB writes and made durable before the load.
+			ops := opsOf(rec, vfs.OpWriteAt, vfs.OpFdatasync)
+			var laid int64
+			var i int
+			for ; ops[i].Size == 1<<20; i++ {
+				if ops[i].Kind != vfs.OpWriteAt || ops[i].Off != laid {
+					t.Fatalf("layout op %v, want a 1MiB write at %d", ops[i], laid)
+				}
+				laid += ops[i].Size
+			}
+			if laid != 3<<20 || ops[i].Kind != vfs.OpFdatasync {
+				t.Fatalf("laid out %d bytes then %v, want 3MiB then fdatasync", laid, ops[i])
+			}
+			load := ops[i+1:]
+			if len(load) != 100 {
+				t.Fatalf("%d ops after the prefill, want the 100 writes of the load", len(load))
+			}
+			for _, w := range load {
+				if w.Kind != vfs.OpWriteAt || w.Size != 16<<10 || w.Off%(16<<10) != 0 || w.Off >= 3<<20 {
+					t.Fatalf("load op %v: want a 16KiB aligned write below 3MiB", w)
+				}
+			}
+		})
+	}
+}
+
 func TestReadPatterns(t *testing.T) {
 	for _, kind := range []string{"randread", "seqread"} {
 		t.Run(kind, func(t *testing.T) {

@@ -78,6 +78,12 @@ type Spec struct {
 	IOPS float64
 	// Direct opens the target with O_DIRECT and uses aligned buffers.
 	Direct bool
+	// Prefill writes the whole file before the clock starts (seqwrite and
+	// randwrite), so the load overwrites allocated blocks, as a database
+	// rewriting its pages does, instead of writing into freshly
+	// preallocated ones (on ext4 and XFS each first write into a
+	// preallocated extent also converts it, a metadata update).
+	Prefill bool
 	// Size is the size of the file or of the device region used; offsets
 	// stay below Size rounded down to a multiple of BS.
 	Size int64
@@ -151,7 +157,7 @@ func parse(spec string) (Spec, error) {
 			return Spec{}, fmt.Errorf("key %q given twice", key)
 		}
 		seen[key] = true
-		if key != "direct" && (!hasVal || val == "") {
+		if key != "direct" && key != "prefill" && (!hasVal || val == "") {
 			return Spec{}, fmt.Errorf("key %q needs a value (%s=...)", key, key)
 		}
 		if err := s.set(key, val, hasVal); err != nil {
@@ -190,6 +196,14 @@ func (s *Spec) set(key, val string, hasVal bool) error {
 				return fmt.Errorf("bad direct %q (want direct, direct=1 or direct=0)", val)
 			}
 		}
+	case "prefill":
+		s.Prefill = true
+		if hasVal {
+			s.Prefill, err = strconv.ParseBool(val)
+			if err != nil {
+				return fmt.Errorf("bad prefill %q (want prefill, prefill=1 or prefill=0)", val)
+			}
+		}
 	case "dir":
 		s.Dir = val
 	case "device":
@@ -201,7 +215,7 @@ func (s *Spec) set(key, val string, hasVal bool) error {
 	case "start":
 		s.Start, err = parseDuration(key, val)
 	default:
-		return fmt.Errorf("unknown key %q (want bs, qd, rate, iops, direct, size, dir, device, on, off, start, sync-every)", key)
+		return fmt.Errorf("unknown key %q (want bs, qd, rate, iops, direct, prefill, size, dir, device, on, off, start, sync-every)", key)
 	}
 	return err
 }
@@ -260,6 +274,10 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("writeback is buffered by definition: drop direct (or use seqwrite)")
 	case s.Direct && s.Kind == Trim:
 		return fmt.Errorf("direct has no meaning for trim")
+	case s.Prefill && s.Kind != SeqWrite && s.Kind != RandWrite:
+		return fmt.Errorf("prefill is for seqwrite and randwrite: %s", prefillWhy(s.Kind))
+	case s.Prefill && s.Device != "":
+		return fmt.Errorf("prefill is for files: a device's blocks are already there")
 	case s.Rate < 0:
 		return fmt.Errorf("rate=%d is negative", s.Rate)
 	case s.IOPS < 0 || math.IsNaN(s.IOPS) || math.IsInf(s.IOPS, 0):
@@ -286,6 +304,15 @@ func (s Spec) Validate() error {
 	return nil
 }
 
+// prefillWhy completes prefill's error for a kind that has no use for it.
+func prefillWhy(k Kind) string {
+	switch k {
+	case Fsync, Writeback:
+		return k.String() + " appends to its file"
+	}
+	return k.String() + " lays its file out anyway"
+}
+
 // String renders the spec canonically: kind, bs, qd and size always, then
 // the keys that differ from "off" in a fixed order. Parse(s.String())
 // returns s.
@@ -295,6 +322,9 @@ func (s Spec) String() string {
 	fmt.Fprintf(&b, ",bs=%s,qd=%d,size=%s", formatSize(s.BS), s.QD, formatSize(s.Size))
 	if s.Direct {
 		b.WriteString(",direct")
+	}
+	if s.Prefill {
+		b.WriteString(",prefill")
 	}
 	if s.Rate > 0 {
 		fmt.Fprintf(&b, ",rate=%s", formatSize(s.Rate))

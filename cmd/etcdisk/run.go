@@ -77,7 +77,8 @@ folder unless dir= or device= says otherwise):
          followed by fsync), writeback (large buffered writes, no fsync: dirty
          pages and writeback storms), trim (discards)
   keys   bs=SIZE  qd=N (workers, each one synchronous op in flight)
-         rate=BYTES/s or iops=N  direct (O_DIRECT)  size=SIZE  dir=DIR
+         rate=BYTES/s or iops=N  direct (O_DIRECT)  prefill (write the file
+         first: the load overwrites)  size=SIZE  dir=DIR
          device=DEV  on=D,off=D (bursts)  start=D  sync-every=N
   --compare-solo runs a solo phase then a loaded phase, each --duration, and
   says how much worse the neighbours make each percentile. --find-limit doubles
