@@ -40,7 +40,12 @@
 #        refused, its O_DIRECT and fsync mean nothing)
 # Environment: DURATION=20 (seconds per run), RUNS=3, SIZE=2GiB, MIN_RATIO=0.95,
 #   SETTLE=5 (seconds of idle disk before each run, after a sync),
-#   PATTERNS="seq rand" (which patterns to run).
+#   PATTERNS="seq rand" (which patterns to run),
+#   CONTROL=0: with CONTROL=1 every round also runs fio a second time (the
+#   control, beside fio in the order) and the script prints the control's
+#   paired ratio to fio too: fio against itself, the resolution of this
+#   measurement on this disk. (On the VM these scripts were written on, 12
+#   alternating pairs of 5 s fio runs gave per-pair ratios of 0.73 to 1.30.)
 set -euo pipefail
 
 DURATION=${DURATION:-20}
@@ -49,6 +54,7 @@ SIZE=${SIZE:-2GiB}
 MIN_RATIO=${MIN_RATIO:-0.95}
 SETTLE=${SETTLE:-5}
 PATTERNS=${PATTERNS:-seq rand}
+CONTROL=${CONTROL:-0}
 
 die() { echo "neighbor-vs-fio: $*" >&2; exit 2; }
 
@@ -75,7 +81,7 @@ esac
 created_dir=
 tools=$(mktemp -d)
 cleanup() {
-	rm -f "${dir:-}/fio-neighbor.dat"
+	rm -f "${dir:-}/fio-neighbor.dat" "${dir:-}/fio-control.dat"
 	[ -n "$created_dir" ] && rm -rf "$created_dir"
 	rm -rf "$tools"
 }
@@ -101,17 +107,19 @@ run_etcdisk() {
 	"$tools/neighbor-load" --spec "$1,size=$SIZE" --duration "${DURATION}s" --dir "$dir" | jq -r .mb_per_s
 }
 
-# fio MB/s of a pattern (its write bandwidth summed over the jobs), after a
-# layout run that writes the whole file as etcdisk's prefill does.
+# fio MB/s of a pattern in file NAME (its write bandwidth summed over the
+# jobs), after a layout run that writes the whole file as etcdisk's prefill
+# does.
 run_fio() {
-	local out
-	fio --name=layout --filename="$dir/fio-neighbor.dat" --ioengine=psync --direct=1 \
+	local out file=$dir/$1
+	shift
+	fio --name=layout --filename="$file" --ioengine=psync --direct=1 \
 		--rw=write --bs=1M --size="$size_bytes" --fallocate=none --end_fsync=1 \
 		--output-format=terse >/dev/null
-	out=$(fio --name=neighbor --filename="$dir/fio-neighbor.dat" --ioengine=psync --direct=1 \
+	out=$(fio --name=neighbor --filename="$file" --ioengine=psync --direct=1 \
 		--fallocate=none --time_based --runtime="$DURATION" --group_reporting \
 		--output-format=json --unlink=1 "$@")
-	rm -f "$dir/fio-neighbor.dat"
+	rm -f "$file"
 	jq -r '.jobs[0].write.bw_bytes / 1e6' <<<"$out"
 }
 
@@ -127,18 +135,21 @@ echo "# $dir ($fstype), $RUNS rounds of ${DURATION}s per tool and pattern, SIZE=
 for p in $PATTERNS; do
 	for round in $(seq 1 "$RUNS"); do
 		if (( round % 2 )); then order="etcdisk fio"; else order="fio etcdisk"; fi
+		if [ "$CONTROL" = 1 ]; then
+			if (( round % 2 )); then order+=" control"; else order="control $order"; fi
+		fi
 		for tool in $order; do
 			# Let the previous run's writeback and discards (this mount may
 			# discard on unlink; a VM's host may still be flushing) drain
 			# first, so that no run pays for its predecessor.
 			sync
 			sleep "$SETTLE"
-			if [ "$tool" = etcdisk ]; then
-				mbps=$(run_etcdisk "${spec[$p]}")
-			else
-				# shellcheck disable=SC2086 # word splitting of the fio arguments is intended
-				mbps=$(run_fio ${fioargs[$p]})
-			fi
+			# shellcheck disable=SC2086 # word splitting of the fio arguments is intended
+			case $tool in
+			etcdisk) mbps=$(run_etcdisk "${spec[$p]}") ;;
+			fio) mbps=$(run_fio fio-neighbor.dat ${fioargs[$p]}) ;;
+			control) mbps=$(run_fio fio-control.dat ${fioargs[$p]}) ;;
+			esac
 			results[$p.$tool]+="$mbps "
 			printf 'round %d %-4s %-7s %10.1f MB/s\n' "$round" "$p" "$tool" "$mbps"
 		done
@@ -174,5 +185,11 @@ for p in $PATTERNS; do
 	verdict=ok
 	if awk -v r="$geo" -v m="$MIN_RATIO" 'BEGIN {exit !(r < m)}'; then verdict="BELOW $MIN_RATIO"; fail=1; fi
 	printf '%-8s %12.1f %9.1f %16s | %6s (%s-%s)  %s\n' "$p" "$e" "$f" "$ratio" "$geo" "$lo" "$hi" "$verdict"
+	if [ "$CONTROL" = 1 ]; then
+		c=$(median <<<"${results[$p.control]}")
+		read -r geo lo hi <<<"$(paired "${results[$p.control]}" "${results[$p.fio]}")"
+		printf '%-8s %12s %9.1f %16s | %6s (%s-%s)  control: fio against itself\n' "$p" "$(printf 'fio %.1f' "$c")" "$f" \
+			"$(awk -v c="$c" -v f="$f" 'BEGIN {printf "%.3f", c / f}')" "$geo" "$lo" "$hi"
+	fi
 done
 exit $fail
