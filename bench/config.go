@@ -176,13 +176,13 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first setting that cannot work, as one line.
 // frontEnd reports whether proposals go through the gRPC front end and raft
 // (an open-loop wal run with GRPC).
 func (c *Config) frontEnd() bool {
 	return c.GRPC && c.Rate > 0 && c.Workload == WorkloadWAL
 }
 
+// Validate reports the first setting that cannot work, as one line.
 func (c *Config) Validate() error {
 	switch c.Workload {
 	case WorkloadWAL, WorkloadFio:
