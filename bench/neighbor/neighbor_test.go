@@ -302,6 +302,31 @@ func TestRandWritePattern(t *testing.T) {
 	}
 }
 
+// afterLayout checks that ops begin with a layout of size bytes (1 MiB
+// writes covering the region in order, then fdatasync) and returns the ops
+// after it.
+func afterLayout(t *testing.T, ops []vfs.RecordedOp, size int64) []vfs.RecordedOp {
+	t.Helper()
+	op := func(i int) vfs.RecordedOp {
+		if i == len(ops) {
+			t.Fatalf("ops end after %d, in the layout", i)
+		}
+		return ops[i]
+	}
+	var laid int64
+	i := 0
+	for ; laid < size; i++ {
+		if o := op(i); o.Kind != vfs.OpWriteAt || o.Off != laid || o.Size != 1<<20 {
+			t.Fatalf("layout op %v, want a 1MiB write at %d", o, laid)
+		}
+		laid += 1 << 20
+	}
+	if o := op(i); o.Kind != vfs.OpFdatasync {
+		t.Fatalf("laid out %d bytes then %v, want fdatasync", laid, o)
+	}
+	return ops[i+1:]
+}
+
 func TestPrefill(t *testing.T) {
 	for _, kind := range []string{"seqwrite", "randwrite"} {
 		t.Run(kind, func(t *testing.T) {
@@ -313,20 +338,7 @@ func TestPrefill(t *testing.T) {
 			if c := len(opsOf(rec, vfs.OpFallocate)); c != 0 {
 				t.Errorf("%d fallocates: a prefilled file is written, not preallocated", c)
 			}
-			// Written whole with 1 MiB writes and made durable before the load.
-			ops := opsOf(rec, vfs.OpWriteAt, vfs.OpFdatasync)
-			var laid int64
-			var i int
-			for ; ops[i].Size == 1<<20; i++ {
-				if ops[i].Kind != vfs.OpWriteAt || ops[i].Off != laid {
-					t.Fatalf("layout op %v, want a 1MiB write at %d", ops[i], laid)
-				}
-				laid += ops[i].Size
-			}
-			if laid != 3<<20 || ops[i].Kind != vfs.OpFdatasync {
-				t.Fatalf("laid out %d bytes then %v, want 3MiB then fdatasync", laid, ops[i])
-			}
-			load := ops[i+1:]
+			load := afterLayout(t, opsOf(rec, vfs.OpWriteAt, vfs.OpFdatasync), 3<<20)
 			if len(load) != 100 {
 				t.Fatalf("%d ops after the prefill, want the 100 writes of the load", len(load))
 			}
@@ -347,20 +359,7 @@ func TestReadPatterns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Laid out with 1 MiB writes covering the region, made durable, then read.
-			var laid int64
-			var i int
-			ops := opsOf(rec, vfs.OpWriteAt, vfs.OpFdatasync, vfs.OpReadAt)
-			for ; ops[i].Kind == vfs.OpWriteAt; i++ {
-				if ops[i].Off != laid || ops[i].Size != 1<<20 {
-					t.Fatalf("layout write %v, want 1MiB@%d", ops[i], laid)
-				}
-				laid += ops[i].Size
-			}
-			if laid != 3<<20 || ops[i].Kind != vfs.OpFdatasync {
-				t.Fatalf("laid out %d bytes then %v, want 3MiB then fdatasync", laid, ops[i])
-			}
-			reads := ops[i+1:]
+			reads := afterLayout(t, opsOf(rec, vfs.OpWriteAt, vfs.OpFdatasync, vfs.OpReadAt), 3<<20)
 			if len(reads) != 100 {
 				t.Fatalf("%d ops after layout, want 100 reads", len(reads))
 			}

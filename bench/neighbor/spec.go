@@ -157,7 +157,7 @@ func parse(spec string) (Spec, error) {
 			return Spec{}, fmt.Errorf("key %q given twice", key)
 		}
 		seen[key] = true
-		if key != "direct" && key != "prefill" && (!hasVal || val == "") {
+		if !flagKeys[key] && (!hasVal || val == "") {
 			return Spec{}, fmt.Errorf("key %q needs a value (%s=...)", key, key)
 		}
 		if err := s.set(key, val, hasVal); err != nil {
@@ -189,21 +189,9 @@ func (s *Spec) set(key, val string, hasVal bool) error {
 			return fmt.Errorf("iops=%s must be > 0 (leave it out for no limit)", val)
 		}
 	case "direct":
-		s.Direct = true
-		if hasVal {
-			s.Direct, err = strconv.ParseBool(val)
-			if err != nil {
-				return fmt.Errorf("bad direct %q (want direct, direct=1 or direct=0)", val)
-			}
-		}
+		s.Direct, err = parseFlag(key, val, hasVal)
 	case "prefill":
-		s.Prefill = true
-		if hasVal {
-			s.Prefill, err = strconv.ParseBool(val)
-			if err != nil {
-				return fmt.Errorf("bad prefill %q (want prefill, prefill=1 or prefill=0)", val)
-			}
-		}
+		s.Prefill, err = parseFlag(key, val, hasVal)
 	case "dir":
 		s.Dir = val
 	case "device":
@@ -218,6 +206,21 @@ func (s *Spec) set(key, val string, hasVal bool) error {
 		return fmt.Errorf("unknown key %q (want bs, qd, rate, iops, direct, prefill, size, dir, device, on, off, start, sync-every)", key)
 	}
 	return err
+}
+
+// flagKeys are the keys that may stand alone: "direct" means direct=1.
+var flagKeys = map[string]bool{"direct": true, "prefill": true}
+
+// parseFlag parses a flag key: alone it is true, else its value is a bool.
+func parseFlag(key, v string, hasVal bool) (bool, error) {
+	if !hasVal {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("bad %s %q (want %s, %s=1 or %s=0)", key, v, key, key, key)
+	}
+	return b, nil
 }
 
 // parseSize parses a byte count as bench.ParseSize does (humanize's units:
