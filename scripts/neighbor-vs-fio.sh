@@ -24,11 +24,8 @@
 # for fio. So both overwrite allocated blocks, with random data, wrapping
 # around the file for DURATION seconds. Why not fio's default, a file
 # preallocated with fallocate(2)? On ext4 each first 4 KiB write into it
-# splits an unwritten extent: at the same ~56k writes/s the kernel kept the
-# CPUs 68% busy instead of 52%, and removing the shredded file afterwards took
-# 29 s. The comparison is of the generators, so it should lean on the disk,
-# not on the file system's metadata code and on how much CPU the VM's host
-# lends it at that minute. fio's random jobs use --norandommap, since
+# also splits an unwritten extent, kernel work that belongs to neither
+# generator; the comparison should lean on the disk. fio's random jobs use --norandommap, since
 # etcdisk draws offsets uniformly with replacement; fio's sequential jobs each
 # stream through their own quarter of the file (--offset_increment), while
 # etcdisk's workers share one sequential cursor: both keep 4 sequential 1 MiB
@@ -44,8 +41,7 @@
 #   CONTROL=0: with CONTROL=1 every round also runs fio a second time (the
 #   control, beside fio in the order) and the script prints the control's
 #   paired ratio to fio too: fio against itself, the resolution of this
-#   measurement on this disk. (On the VM these scripts were written on, 12
-#   alternating pairs of 5 s fio runs gave per-pair ratios of 0.73 to 1.30.)
+#   measurement on this disk.
 set -euo pipefail
 
 DURATION=${DURATION:-20}
