@@ -27,9 +27,19 @@
 # also splits an unwritten extent, kernel work that belongs to neither
 # generator; the comparison should lean on the disk. fio's random jobs use --norandommap, since
 # etcdisk draws offsets uniformly with replacement; fio's sequential jobs each
-# stream through their own quarter of the file (--offset_increment), while
-# etcdisk's workers share one sequential cursor: both keep 4 sequential 1 MiB
-# writes in flight at all times.
+# stream through their own quarter of the file (--offset_increment), as
+# etcdisk's sequential workers do: 4 sequential streams, one 1 MiB write in
+# flight in each.
+#
+# Buffers: etcdisk's direct-I/O buffers of 256 KiB or more sit in transparent
+# huge pages (vfs.HugeAlignedBlock), so each 1 MiB write reaches the disk as
+# one scatter-gather segment; fio's default buffers (--iomem=malloc) are
+# scattered 4 KiB pages, up to 256 segments, and a VM's virtual disk pays for
+# each. The default run compares etcdisk with fio as users run it. FIO_HUGE=1
+# gives fio huge-page buffers too for the sequential pattern (--iomem=shmhuge
+# from huge pages the script reserves in /proc/sys/vm/nr_hugepages and gives
+# back at exit; root only): the same buffers on both sides, the comparison of
+# the generators alone.
 #
 # Usage: scripts/neighbor-vs-fio.sh [DIR]
 #   DIR  directory on the file system to test (default: a fresh temporary
@@ -37,7 +47,7 @@
 #        refused, its O_DIRECT and fsync mean nothing)
 # Environment: DURATION=20 (seconds per run), RUNS=3, SIZE=2GiB, MIN_RATIO=0.95,
 #   SETTLE=5 (seconds of idle disk before each run, after a sync),
-#   PATTERNS="seq rand" (which patterns to run),
+#   PATTERNS="seq rand" (which patterns to run), FIO_HUGE=0 (see Buffers),
 #   CONTROL=0: with CONTROL=1 every round also runs fio a second time (the
 #   control, beside fio in the order) and the script prints the control's
 #   paired ratio to fio too: fio against itself, the resolution of this
@@ -51,6 +61,7 @@ MIN_RATIO=${MIN_RATIO:-0.95}
 SETTLE=${SETTLE:-5}
 PATTERNS=${PATTERNS:-seq rand}
 CONTROL=${CONTROL:-0}
+FIO_HUGE=${FIO_HUGE:-0}
 
 die() { echo "neighbor-vs-fio: $*" >&2; exit 2; }
 
@@ -75,11 +86,15 @@ case $SIZE in
 esac
 
 created_dir=
+hugepages_before=
 tools=$(mktemp -d)
 cleanup() {
 	rm -f "${dir:-}/fio-neighbor.dat" "${dir:-}/fio-control.dat"
 	[ -n "$created_dir" ] && rm -rf "$created_dir"
 	rm -rf "$tools"
+	if [ -n "$hugepages_before" ]; then
+		echo "$hugepages_before" >/proc/sys/vm/nr_hugepages
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -123,11 +138,23 @@ quarter=$(( size_bytes / 4 ))
 declare -A spec fioargs
 spec[seq]="seqwrite,bs=1MiB,qd=4,direct,prefill"
 fioargs[seq]="--rw=write --bs=1M --numjobs=4 --size=$quarter --offset_increment=$quarter"
+fio_buffers="fio's buffers: malloc"
+if [ "$FIO_HUGE" = 1 ]; then
+	[ "$(id -u)" = 0 ] || die "FIO_HUGE=1 reserves huge pages: run as root"
+	# One 2 MiB page per job of the sequential pattern (4, and the control's
+	# 4), and a spare.
+	hugepages_before=$(cat /proc/sys/vm/nr_hugepages)
+	echo $((hugepages_before + 9)) >/proc/sys/vm/nr_hugepages
+	free_pages=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+	[ "$free_pages" -ge 8 ] || die "could reserve only $free_pages huge pages, want 8"
+	fioargs[seq]+=" --iomem=shmhuge"
+	fio_buffers="fio's buffers: huge pages for seq (FIO_HUGE=1)"
+fi
 spec[rand]="randwrite,bs=4KiB,qd=16,direct,prefill"
 fioargs[rand]="--rw=randwrite --bs=4k --numjobs=16 --size=$size_bytes --norandommap --randrepeat=0"
 
 declare -A results
-echo "# $dir ($fstype), $RUNS rounds of ${DURATION}s per tool and pattern, SIZE=$SIZE, ${SETTLE}s settle"
+echo "# $dir ($fstype), $RUNS rounds of ${DURATION}s per tool and pattern, SIZE=$SIZE, ${SETTLE}s settle, $fio_buffers"
 for p in $PATTERNS; do
 	for round in $(seq 1 "$RUNS"); do
 		if (( round % 2 )); then order="etcdisk fio"; else order="fio etcdisk"; fi

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/etcdisk/etcdisk/internal/syscallloop"
 	"github.com/etcdisk/etcdisk/wal/vfs"
@@ -728,5 +729,56 @@ func TestWorkerYieldsEveryFewMilliseconds(t *testing.T) {
 				step, yields, elapsed, perOp, lo, hi)
 		}
 		n.Stop()
+	}
+}
+
+// TestDirectBuffers: a direct neighbour's large buffers each sit in their own
+// huge-page-aligned mapping (one scatter-gather segment per write where the
+// kernel backs it with a huge page), small ones in ordinary aligned memory,
+// buffered neighbours in the heap; Stop releases the mappings.
+func TestDirectBuffers(t *testing.T) {
+	for _, tc := range []struct {
+		spec string
+		huge bool
+	}{
+		{"seqwrite,bs=1MiB,size=8MiB,qd=2,direct", true},
+		{"randwrite,bs=256KiB,size=8MiB,qd=2,direct", true},
+		{"randwrite,bs=128KiB,size=8MiB,qd=2,direct", false},
+		{"seqwrite,bs=1MiB,size=8MiB,qd=2", false},
+	} {
+		s, err := Parse(tc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := prepare(context.Background(), s, Options{FS: vfs.NopFS{}, Dir: "d"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var addrs []uintptr
+		for i := range s.QD {
+			w := n.newWorker(i)
+			addrs = append(addrs, uintptr(unsafe.Pointer(&w.buf[0])))
+		}
+		wantMem := int64(0)
+		if tc.huge {
+			wantMem = int64(s.QD) * vfs.HugePageSize
+		}
+		if n.hugeBytes != wantMem {
+			t.Errorf("%s: %d bytes of huge-page buffers, want %d", tc.spec, n.hugeBytes, wantMem)
+		}
+		for _, a := range addrs {
+			if tc.huge && a%vfs.HugePageSize != 0 {
+				t.Errorf("%s: buffer at %#x, want it aligned to a huge page", tc.spec, a)
+			}
+			if s.Direct && a%vfs.DirectAlignment != 0 {
+				t.Errorf("%s: buffer at %#x, not aligned for direct I/O", tc.spec, a)
+			}
+		}
+		if err := n.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		if n.hugeBytes != 0 || n.frees != nil {
+			t.Errorf("%s: after Stop %d bytes of huge-page buffers, %d to free; want none", tc.spec, n.hugeBytes, len(n.frees))
+		}
 	}
 }

@@ -3,6 +3,7 @@ package vfs
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -259,4 +260,70 @@ func TestRecorder(t *testing.T) {
 	if len(r.Ops()) != 0 {
 		t.Fatal("Reset kept ops")
 	}
+}
+
+func TestHugeAlignedBlock(t *testing.T) {
+	const n = 1 << 20
+	buf, free, err := HugeAlignedBlock(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(buf) != n || cap(buf) != n {
+		t.Fatalf("len %d cap %d, want %d", len(buf), cap(buf), n)
+	}
+	addr := uintptr(unsafe.Pointer(&buf[0]))
+	if addr%HugePageSize != 0 {
+		t.Fatalf("buffer at %#x, not aligned to %d", addr, HugePageSize)
+	}
+	for i := range buf {
+		if buf[i] != 0 {
+			t.Fatalf("byte %d is %d, want a zeroed buffer", i, buf[i])
+		}
+		buf[i] = byte(i)
+	}
+	// Where the kernel offers huge pages to madvised mappings, the touched
+	// buffer must sit in one.
+	thp, _ := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	switch {
+	case !bytes.Contains(thp, []byte("[always]")) && !bytes.Contains(thp, []byte("[madvise]")):
+		t.Logf("transparent huge pages are off here (%q): not checking the backing", bytes.TrimSpace(thp))
+	default:
+		kb, err := anonHugeKB(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kb < HugePageSize>>10 {
+			t.Errorf("the buffer's mapping has %d KiB in huge pages, want %d (THP: %q)", kb, HugePageSize>>10, bytes.TrimSpace(thp))
+		}
+	}
+	if err := free(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := HugeAlignedBlock(0); err == nil {
+		t.Fatal("HugeAlignedBlock(0) succeeded")
+	}
+}
+
+// anonHugeKB returns the AnonHugePages of the mapping holding addr, from
+// /proc/self/smaps.
+func anonHugeKB(addr uintptr) (int, error) {
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return 0, err
+	}
+	in := false
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		var lo, hi uintptr
+		if n, _ := fmt.Sscanf(string(line), "%x-%x ", &lo, &hi); n == 2 {
+			in = lo <= addr && addr < hi
+			continue
+		}
+		var kb int
+		if in {
+			if n, _ := fmt.Sscanf(string(line), "AnonHugePages: %d kB", &kb); n == 1 {
+				return kb, nil
+			}
+		}
+	}
+	return 0, errors.New("no AnonHugePages line for the buffer's mapping in /proc/self/smaps")
 }
