@@ -24,7 +24,9 @@
 //	                psync engine with numjobs=N, not libaio with iodepth=N)
 //	rate=SIZE       throughput limit in bytes per second (rate=200MiB, also rate=200MiB/s)
 //	iops=N          operation-rate limit (exclusive with rate)
-//	direct[=BOOL]   O_DIRECT with aligned buffers; bs must be a multiple of 4096
+//	direct[=BOOL]   O_DIRECT with aligned buffers; bs must be a multiple of 4096. Buffers
+//	                of 256 KiB or more sit in transparent huge pages where the kernel has
+//	                them, so each write reaches the device as one scatter-gather segment
 //	prefill[=BOOL]  seqwrite, randwrite: write the whole file before the load starts, so the
 //	                load overwrites allocated blocks (a database rewriting its pages) instead
 //	                of writing into preallocated ones, whose first write on ext4 and XFS
