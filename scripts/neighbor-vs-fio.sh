@@ -47,6 +47,8 @@
 #        refused, its O_DIRECT and fsync mean nothing)
 # Environment: DURATION=20 (seconds per run), RUNS=3, SIZE=2GiB, MIN_RATIO=0.95,
 #   SETTLE=5 (seconds of idle disk before each run, after a sync),
+#   WARMUP=10 (seconds of an unscored fio run before each pattern's rounds;
+#   0: none),
 #   PATTERNS="seq rand" (which patterns to run), FIO_HUGE=0 (see Buffers),
 #   CONTROL=0: with CONTROL=1 every round also runs fio a second time (the
 #   control, beside fio in the order) and the script prints the control's
@@ -59,6 +61,7 @@ RUNS=${RUNS:-3}
 SIZE=${SIZE:-2GiB}
 MIN_RATIO=${MIN_RATIO:-0.95}
 SETTLE=${SETTLE:-5}
+WARMUP=${WARMUP:-10}
 PATTERNS=${PATTERNS:-seq rand}
 CONTROL=${CONTROL:-0}
 FIO_HUGE=${FIO_HUGE:-0}
@@ -156,6 +159,16 @@ fioargs[rand]="--rw=randwrite --bs=4k --numjobs=16 --size=$size_bytes --norandom
 declare -A results
 echo "# $dir ($fstype), $RUNS rounds of ${DURATION}s per tool and pattern, SIZE=$SIZE, ${SETTLE}s settle, $fio_buffers"
 for p in $PATTERNS; do
+	if [ "$WARMUP" -gt 0 ]; then
+		# The first run of a pattern would otherwise pay for the change
+		# (after the sequential pattern's tens of GB, a VM's host may still
+		# be writing them back), and round 1 always starts with etcdisk.
+		sync
+		sleep "$SETTLE"
+		# shellcheck disable=SC2086 # word splitting of the fio arguments is intended
+		mbps=$(DURATION=$WARMUP run_fio fio-neighbor.dat ${fioargs[$p]})
+		printf 'warm-up %-4s fio     %10.1f MB/s (not scored)\n' "$p" "$mbps"
+	fi
 	for round in $(seq 1 "$RUNS"); do
 		if (( round % 2 )); then order="etcdisk fio"; else order="fio etcdisk"; fi
 		if [ "$CONTROL" = 1 ]; then

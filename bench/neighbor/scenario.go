@@ -25,7 +25,7 @@ var scenarioDefs = []struct {
 	},
 	{
 		"batch-job",
-		"an unthrottled batch job: sequential 1 MiB O_DIRECT writes by 4 workers (what fio's rw=write,bs=1M,direct=1,numjobs=4 does)",
+		"an unthrottled batch job: sequential 1 MiB O_DIRECT writes by 4 workers (fio's rw=write,bs=1M,direct=1,numjobs=4 with huge-page buffers, iomem=shmhuge)",
 		[]string{"seqwrite,bs=1MiB,qd=4,direct"},
 	},
 	{
