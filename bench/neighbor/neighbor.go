@@ -71,10 +71,9 @@ const layoutChunk = 1 << 20
 
 // hugeBufMin is the smallest direct-I/O buffer given its own transparent
 // huge page (vfs.HugeAlignedBlock), so that each large write reaches the
-// device as one scatter-gather segment, as it does from a program whose
-// buffers are in huge pages; a VM's virtual disk is markedly slower with
-// the 64-256 segments of a scattered 256 KiB-1 MiB buffer. Smaller buffers
-// gain little, and would waste most of a 2 MiB page each.
+// device as one scatter-gather segment instead of one per 4 KiB page (see
+// HugeAlignedBlock for why that matters). From 256 KiB a 2 MiB page is at
+// most 8 times the buffer; smaller buffers would mostly waste it.
 const hugeBufMin = 256 << 10
 
 // Neighbor is a running neighbour.
@@ -94,8 +93,7 @@ type Neighbor struct {
 	cursor atomic.Int64 // next block of the sequential kinds
 	t0     time.Time
 
-	hugeBytes int64          // memory taken by huge-page buffers
-	frees     []func() error // unmap the workers' huge-page buffers
+	frees []func() error // unmap the workers' huge-page buffers
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -303,7 +301,9 @@ func (n *Neighbor) layout(region int64) error {
 	bs := n.spec.BS
 	chunk := max(1, layoutChunk/bs) * bs
 	buf, free := n.alloc(int(chunk))
-	defer free()
+	if free != nil {
+		defer free()
+	}
 	fillRandom(buf, 2)
 	for off := int64(0); off < region; off += chunk {
 		l := min(chunk, region-off)
@@ -341,25 +341,21 @@ func (n *Neighbor) discard(off, length int64) error {
 	return punchHole(n.f, off, length)
 }
 
-// alloc returns an I/O buffer and the function that releases it. Direct
-// I/O buffers are aligned; those of hugeBufMin or more sit in a huge page
-// while they take no more than maxBuffers of memory in all (a worker's
-// 256 KiB buffer takes a whole 2 MiB page).
+// alloc returns an I/O buffer and, for a huge-page one, the function that
+// unmaps it (nil otherwise). Direct I/O buffers are aligned; those of
+// hugeBufMin or more sit in a huge page unless the neighbour's qd+1 of them
+// (the workers' and the layout's) would then take more than maxBuffers.
 func (n *Neighbor) alloc(size int) (buf []byte, free func() error) {
-	nop := func() error { return nil }
 	if !n.spec.Direct {
-		return make([]byte, size), nop
+		return make([]byte, size), nil
 	}
-	if mem := int64(size+vfs.HugePageSize-1) / vfs.HugePageSize * vfs.HugePageSize; size >= hugeBufMin && n.hugeBytes+mem <= maxBuffers {
+	pages := int64(size+vfs.HugePageSize-1) / vfs.HugePageSize
+	if size >= hugeBufMin && int64(n.spec.QD+1)*pages*vfs.HugePageSize <= maxBuffers {
 		if b, unmap, err := vfs.HugeAlignedBlock(size); err == nil {
-			n.hugeBytes += mem
-			return b, func() error {
-				n.hugeBytes -= mem
-				return unmap()
-			}
+			return b, unmap
 		}
 	}
-	return vfs.AlignedBlock(size), nop
+	return vfs.AlignedBlock(size), nil
 }
 
 // fillRandom fills b with seeded pseudo-random bytes: devices and VMs that
@@ -400,8 +396,9 @@ func (n *Neighbor) newWorker(i int) *worker {
 		sl:  sleeper{clock: n.opt.Clock},
 	}
 	var free func() error
-	w.buf, free = n.alloc(int(n.spec.BS))
-	n.frees = append(n.frees, free)
+	if w.buf, free = n.alloc(int(n.spec.BS)); free != nil {
+		n.frees = append(n.frees, free)
+	}
 	fillRandom(w.buf, uint64(i)+1)
 	w.span = max(1, n.blocks/int64(n.spec.QD))
 	w.base = int64(i) * w.span % max(1, n.blocks)
