@@ -35,11 +35,12 @@
 # huge pages (vfs.HugeAlignedBlock), so each 1 MiB write reaches the disk as
 # one scatter-gather segment; fio's default buffers (--iomem=malloc) are
 # scattered 4 KiB pages, up to 256 segments, and a VM's virtual disk pays for
-# each. The default run compares etcdisk with fio as users run it. FIO_HUGE=1
-# gives fio huge-page buffers too for the sequential pattern (--iomem=shmhuge
-# from huge pages the script reserves in /proc/sys/vm/nr_hugepages and gives
-# back at exit; root only): the same buffers on both sides, the comparison of
-# the generators alone.
+# each. The verdict compares etcdisk with fio as users run it. FIO_HUGE=1
+# adds a third tool to every sequential round, fio-huge: fio with huge-page
+# buffers (--iomem=shmhuge, from huge pages the script reserves in
+# /proc/sys/vm/nr_hugepages and gives back at exit; root only), and prints
+# etcdisk against it (the same buffers on both sides: the generators alone)
+# and fio-huge against fio (what the buffers alone are worth on this disk).
 #
 # Usage: scripts/neighbor-vs-fio.sh [DIR]
 #   DIR  directory on the file system to test (default: a fresh temporary
@@ -134,6 +135,9 @@ run_fio() {
 		--fallocate=none --time_based --runtime="$DURATION" --group_reporting \
 		--output-format=json --unlink=1 "$@")
 	rm -f "$file"
+	# NB: a job that dies (fio-huge short of huge pages) leaves the others'
+	# bandwidth in the summary: refuse that number.
+	[ "$(jq '[.jobs[].error] | max' <<<"$out")" = 0 ] || die "a fio job failed: $(jq -c '[.jobs[] | {jobname, error}]' <<<"$out")"
 	jq -r '.jobs[0].write.bw_bytes / 1e6' <<<"$out"
 }
 
@@ -141,23 +145,22 @@ quarter=$(( size_bytes / 4 ))
 declare -A spec fioargs
 spec[seq]="seqwrite,bs=1MiB,qd=4,direct,prefill"
 fioargs[seq]="--rw=write --bs=1M --numjobs=4 --size=$quarter --offset_increment=$quarter"
-fio_buffers="fio's buffers: malloc"
 if [ "$FIO_HUGE" = 1 ]; then
 	[ "$(id -u)" = 0 ] || die "FIO_HUGE=1 reserves huge pages: run as root"
-	# One 2 MiB page per job of the sequential pattern (4, and the control's
-	# 4), and a spare.
+	# fio-huge's 4 jobs each map their 1 MiB buffer plus alignment, rounded
+	# up to 2 MiB pages: 2 pages a job (with 1, jobs die at start), and a
+	# spare each.
 	hugepages_before=$(cat /proc/sys/vm/nr_hugepages)
-	echo $((hugepages_before + 9)) >/proc/sys/vm/nr_hugepages
+	echo $((hugepages_before + 12)) >/proc/sys/vm/nr_hugepages
 	free_pages=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
-	[ "$free_pages" -ge 8 ] || die "could reserve only $free_pages huge pages, want 8"
-	fioargs[seq]+=" --iomem=shmhuge"
-	fio_buffers="fio's buffers: huge pages for seq (FIO_HUGE=1)"
+	[ "$free_pages" -ge 12 ] || die "could reserve only $free_pages huge pages, want 12"
 fi
 spec[rand]="randwrite,bs=4KiB,qd=16,direct,prefill"
 fioargs[rand]="--rw=randwrite --bs=4k --numjobs=16 --size=$size_bytes --norandommap --randrepeat=0"
 
 declare -A results
-echo "# $dir ($fstype), $RUNS rounds of ${DURATION}s per tool and pattern, SIZE=$SIZE, ${SETTLE}s settle, $fio_buffers"
+echo "# $dir ($fstype), $RUNS rounds of ${DURATION}s per tool and pattern, SIZE=$SIZE, ${SETTLE}s settle"
+echo "# buffers: etcdisk's in huge pages from 256 KiB, fio's malloc'd$([ "$FIO_HUGE" = 1 ] && echo ", fio-huge's in huge pages (seq)")"
 for p in $PATTERNS; do
 	if [ "$WARMUP" -gt 0 ]; then
 		# The first run of a pattern would otherwise pay for the change
@@ -170,10 +173,10 @@ for p in $PATTERNS; do
 		printf 'warm-up %-4s fio     %10.1f MB/s (not scored)\n' "$p" "$mbps"
 	fi
 	for round in $(seq 1 "$RUNS"); do
-		if (( round % 2 )); then order="etcdisk fio"; else order="fio etcdisk"; fi
-		if [ "$CONTROL" = 1 ]; then
-			if (( round % 2 )); then order+=" control"; else order="control $order"; fi
-		fi
+		order="etcdisk fio"
+		[ "$CONTROL" = 1 ] && order+=" control"
+		[ "$FIO_HUGE" = 1 ] && [ "$p" = seq ] && order+=" fio-huge"
+		if (( round % 2 == 0 )); then order=$(tr ' ' '\n' <<<"$order" | tac | tr '\n' ' '); fi
 		for tool in $order; do
 			# Let the previous run's writeback and discards (this mount may
 			# discard on unlink; a VM's host may still be flushing) drain
@@ -185,9 +188,10 @@ for p in $PATTERNS; do
 			etcdisk) mbps=$(run_etcdisk "${spec[$p]}") ;;
 			fio) mbps=$(run_fio fio-neighbor.dat ${fioargs[$p]}) ;;
 			control) mbps=$(run_fio fio-control.dat ${fioargs[$p]}) ;;
+			fio-huge) mbps=$(run_fio fio-control.dat ${fioargs[$p]} --iomem=shmhuge) ;;
 			esac
 			results[$p.$tool]+="$mbps "
-			printf 'round %d %-4s %-7s %10.1f MB/s\n' "$round" "$p" "$tool" "$mbps"
+			printf 'round %d %-4s %-8s %10.1f MB/s\n' "$round" "$p" "$tool" "$mbps"
 		done
 	done
 done
@@ -211,21 +215,28 @@ paired() {
 	}'
 }
 
+# compare P A B NOTE: one line, A against B in pattern P: their medians, the
+# ratio of the medians and the paired ratio with its interval.
+compare() {
+	local a b geo lo hi
+	a=$(median <<<"${results[$1.$2]}")
+	b=$(median <<<"${results[$1.$3]}")
+	read -r geo lo hi <<<"$(paired "${results[$1.$2]}" "${results[$1.$3]}")"
+	printf '%-5s %-8s %9.1f  %-8s %9.1f %7s | %6s (%s-%s)  %s\n' "$1" "$2" "$a" "$3" "$b" \
+		"$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a / b}')" "$geo" "$lo" "$hi" "$4"
+}
+
 fail=0
-echo "# pattern  etcdisk MB/s  fio MB/s  ratio of medians | paired ratio (geometric mean of $RUNS rounds, 95% CI)"
+echo "# pattern  A  MB/s  B  MB/s  ratio of medians | paired ratio A/B (geometric mean of $RUNS rounds, 95% CI)"
 for p in $PATTERNS; do
-	e=$(median <<<"${results[$p.etcdisk]}")
-	f=$(median <<<"${results[$p.fio]}")
-	ratio=$(awk -v e="$e" -v f="$f" 'BEGIN {printf "%.3f", e / f}')
-	read -r geo lo hi <<<"$(paired "${results[$p.etcdisk]}" "${results[$p.fio]}")"
 	verdict=ok
+	read -r geo _ <<<"$(paired "${results[$p.etcdisk]}" "${results[$p.fio]}")"
 	if awk -v r="$geo" -v m="$MIN_RATIO" 'BEGIN {exit !(r < m)}'; then verdict="BELOW $MIN_RATIO"; fail=1; fi
-	printf '%-8s %12.1f %9.1f %16s | %6s (%s-%s)  %s\n' "$p" "$e" "$f" "$ratio" "$geo" "$lo" "$hi" "$verdict"
-	if [ "$CONTROL" = 1 ]; then
-		c=$(median <<<"${results[$p.control]}")
-		read -r geo lo hi <<<"$(paired "${results[$p.control]}" "${results[$p.fio]}")"
-		printf '%-8s %12s %9.1f %16s | %6s (%s-%s)  control: fio against itself\n' "$p" "$(printf 'fio %.1f' "$c")" "$f" \
-			"$(awk -v c="$c" -v f="$f" 'BEGIN {printf "%.3f", c / f}')" "$geo" "$lo" "$hi"
+	compare "$p" etcdisk fio "$verdict"
+	if [ "$CONTROL" = 1 ]; then compare "$p" control fio "control: fio against itself"; fi
+	if [ -n "${results[$p.fio-huge]:-}" ]; then
+		compare "$p" etcdisk fio-huge "the generators on the same buffers"
+		compare "$p" fio-huge fio "what huge-page buffers are worth to fio"
 	fi
 done
 exit $fail
