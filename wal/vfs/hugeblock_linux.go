@@ -18,16 +18,15 @@ const HugePageSize = 2 << 20
 //
 // Why: an O_DIRECT write goes to the device straight from the user's pages.
 // A buffer of ordinary 4 KiB pages is physically scattered, so a 1 MiB write
-// becomes up to 256 scatter-gather segments, and a block device whose queue
-// takes fewer (virtio-blk commonly takes 254) splits it into two requests; a
-// buffer inside one huge page is one segment and one request. On a VM's
-// virtual disk the host pays per segment: large direct writes from
-// huge-page buffers are markedly faster there (fio shows the same with
-// --iomem=shmhuge), so a load generator that means to keep up with a
-// program issuing large writes needs them. The buffer is ordinary pages,
-// still aligned, where the kernel has no transparent huge pages for it
-// (THP disabled, memory too fragmented to find one); that costs speed, not
-// correctness.
+// becomes up to 256 scatter-gather segments (more than a queue with
+// max_segments 254, as virtio-blk has on our test VM, takes: two requests);
+// a buffer inside one huge page is one segment and one request. Where the
+// device pays per segment, as a VM's virtual disk does, large direct writes
+// from huge-page buffers are faster: scripts/neighbor-vs-fio.sh with
+// FIO_HUGE=1 measures it for fio itself (--iomem=shmhuge against malloc).
+// The buffer is ordinary pages, still aligned, where the kernel has no
+// transparent huge pages for it (THP disabled, memory too fragmented to
+// find one); that costs speed, not correctness.
 //
 // The mapping takes n rounded up to HugePageSize of memory once touched:
 // use it for buffers of a large fraction of a huge page.
