@@ -79,6 +79,12 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	var leftovers []string
 	cleanupGrace := 10 * time.Second
 	removeRunDir := func() error { return os.RemoveAll(runDir) }
+	notRemoved := func(err error) string {
+		if err == nil {
+			return fmt.Sprintf("left behind %s: the disk did not answer while removing it; remove it by hand", runDir)
+		}
+		return fmt.Sprintf("could not remove %s: %v", runDir, err)
+	}
 	if cfg.Device != "" {
 		dev, err := openDevice(cfg, log)
 		if err != nil {
@@ -86,10 +92,19 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 		}
 		defer dev.Close()
 		env = sysinfo.ProbeDevice(cfg.Device, cfg.Version)
-		// The device's files live in the device's own namespace: nothing
-		// to remove but the regions, which are simply abandoned.
+		// The device's files live in the device's own namespace; what a
+		// run leaves is its WAL frames, and those in the guarded windows
+		// are zeroed so the next run does not refuse the device.
 		fsys, runDir = dev, "/etcdisk-run"
-		removeRunDir = func() error { return nil }
+		removeRunDir = func() error {
+			return guard.ZeroWindows(dev.Fd(), dev.Size(), int64(dev.Regions())*dev.RegionSize())
+		}
+		notRemoved = func(err error) string {
+			if err == nil {
+				err = errors.New("the device did not answer")
+			}
+			return fmt.Sprintf("could not zero the guarded windows of %s (%v): the next run refuses it until --destroy-data=%s", cfg.Device, err, cfg.Device)
+		}
 		if err := fsys.Mkdir(runDir, 0o700); err != nil {
 			return nil, err
 		}
@@ -114,9 +129,9 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 		err, finished := bounded(cleanupGrace, removeRunDir)
 		switch {
 		case !finished:
-			leftovers = append(leftovers, fmt.Sprintf("left behind %s: the disk did not answer while removing it; remove it by hand", runDir))
+			leftovers = append(leftovers, notRemoved(nil))
 		case err != nil:
-			leftovers = append(leftovers, fmt.Sprintf("could not remove %s: %v", runDir, err))
+			leftovers = append(leftovers, notRemoved(err))
 		}
 		for _, l := range leftovers {
 			fmt.Fprintf(log, "etcdisk: %s\n", l)
@@ -159,6 +174,7 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	}
 	specs, _ := resolveNeighbors(cfg) // validated
 	nset := declareNeighbors(specs, rec)
+	nset.check = func(dev string) error { return checkDevice(dev, cfg.DestroyData, log) }
 	if w := nset.workers(); w > 0 {
 		// NB: neighbour workers share the Go scheduler with the WAL
 		// goroutine; with a P for each of them, the WAL never waits for a
@@ -461,16 +477,26 @@ func echoConfig(c Config) report.Config {
 // openDevice checks a raw device with the data guard and opens it. The
 // guard's refusal is one line that says what was found.
 func openDevice(cfg Config, log io.Writer) (*blockdev.Device, error) {
-	f, err := guard.Check(cfg.Device, cfg.DestroyData)
-	if err != nil {
+	if err := checkDevice(cfg.Device, cfg.DestroyData, log); err != nil {
 		return nil, err
-	}
-	if f.HasData() {
-		fmt.Fprintf(log, "etcdisk: overwriting %s as asked (--destroy-data): %s\n", cfg.Device, strings.Join(f.Lines(), "; "))
 	}
 	// A WAL keeping K segments needs K+3 regions: the tail, the pre-made
 	// next one, and the ones cut between two purges.
 	return blockdev.Open(cfg.Device, blockdev.Options{MinRegions: wal.DefaultKeepSegments + 3})
+}
+
+// checkDevice runs the data guard on a device the run writes (--device or
+// a neighbour's device=), with the --destroy-data value that names it, and
+// says so when it overwrites data as asked.
+func checkDevice(dev string, destroyData []string, log io.Writer) error {
+	f, err := guard.Check(dev, guard.Consent(dev, destroyData))
+	if err != nil {
+		return err
+	}
+	if f.HasData() {
+		fmt.Fprintf(log, "etcdisk: overwriting %s as asked (--destroy-data): %s\n", dev, strings.Join(f.Lines(), "; "))
+	}
+	return nil
 }
 
 // startLiveSafe watches a live member's metrics (live-safe mode).

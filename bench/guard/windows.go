@@ -112,15 +112,22 @@ func blank(ws []window) int64 {
 	return -1
 }
 
-// ZeroWindows writes zeroes over every guarded window of a device of size
-// bytes open as f (ioctl(BLKZEROOUT)), so the labels etcdisk's own writes
-// left there do not make the next run refuse the device. A run calls it
-// when it ends, also on errors and interrupts.
-func ZeroWindows(fd uintptr, size int64) error {
+// ZeroWindows writes zeroes over the guarded windows of a device of size
+// bytes, open as fd, where they overlap its first written bytes (what a
+// run may have written: its regions, a neighbour's region), with
+// ioctl(BLKZEROOUT), so what etcdisk's own writes left there does not make
+// the next run refuse the device. A run calls it when it ends, also on
+// errors and interrupts.
+func ZeroWindows(fd uintptr, size, written int64) error {
+	written = min((written+4095)&^4095, size)
 	var errs []error
 	for _, w := range Windows(size) {
-		if err := blockdev.ZeroOut(fd, w.Off, w.Len); err != nil {
-			errs = append(errs, fmt.Errorf("zero bytes %d-%d: %w", w.Off, w.Off+w.Len, err))
+		end := min(w.Off+w.Len, written)
+		if end <= w.Off {
+			continue
+		}
+		if err := blockdev.ZeroOut(fd, w.Off, end-w.Off); err != nil {
+			errs = append(errs, fmt.Errorf("zero bytes %d-%d: %w", w.Off, end, err))
 		}
 	}
 	return errors.Join(errs...)
