@@ -178,8 +178,11 @@ func (e *RefusedError) Unwrap() error { return ErrRefused }
 // device, such as a /dev/disk/by-id link, is refused). A destroyData that
 // names anything else is refused too, whatever is on dev. In-use findings
 // are never overridden.
-func Check(dev, destroyData string) (Findings, error) {
-	f, err := Inspect(dev)
+func Check(dev, destroyData string) (Findings, error) { return Options{}.Check(dev, destroyData) }
+
+// Check is the package-level Check with these options.
+func (o Options) Check(dev, destroyData string) (Findings, error) {
+	f, err := o.Inspect(dev)
 	if err != nil {
 		return f, err
 	}

@@ -134,6 +134,10 @@ func scanFile(t *testing.T, p string) []Finding {
 // TestProbesRealTools formats image files with the real tools (no root
 // needed) and checks each is recognised.
 func TestProbesRealTools(t *testing.T) {
+	cramfsSrc := t.TempDir() // mkfs.cramfs packs a directory
+	if err := os.WriteFile(filepath.Join(cramfsSrc, "f"), []byte("data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		tool  string
 		args  []string
@@ -152,6 +156,7 @@ func TestProbesRealTools(t *testing.T) {
 		{"mkfs.minix", nil, 16 << 20, "", "minix v1 file system (magic 0x138f at byte 1040)"},
 		{"mkfs.minix", []string{"-3"}, 16 << 20, "", "minix v3 file system (magic 0x4d5a at byte 1048)"},
 		{"mkfs.bfs", nil, 16 << 20, "", "bfs file system (magic 0x1badface at byte 0)"},
+		{"mkfs.cramfs", []string{cramfsSrc}, 0, "", "cramfs file system (magic 0x28cd3d45 at byte 0)"},
 	} {
 		t.Run(tc.tool+"-"+strings.Join(tc.args, ""), func(t *testing.T) {
 			if _, err := exec.LookPath(tc.tool); err != nil {
