@@ -32,7 +32,7 @@ import (
 // Kind classifies a finding.
 type Kind string
 
-// Kinds of findings. In-use kinds are never overridden; data kinds are
+// Kinds of findings. In-use and read-only kinds are never overridden; data kinds are
 // overridden by --destroy-data=DEV; notes never refuse.
 const (
 	KindMounted        Kind = "mounted"         // in use

@@ -75,9 +75,9 @@ file system, swap, LVM2, md, LUKS, ZFS, BlueStore, bcache, WAL frames of an
 earlier run, what blkid -p finds) or by the offset of its first non-zero
 byte, unless --destroy-data=DEV repeats that device's exact path. The same
 holds for a neighbour's device=: give --destroy-data once per device. When a
-run ends (also on errors and Ctrl-C) it zeroes the guarded windows of every
-device it wrote, so a rerun is not refused; a killed run leaves its WAL
-frames, and the rerun asks for --destroy-data. etcdisk info --device DEV
+run ends (also on errors and Ctrl-C) it zeroes what it wrote in the guarded
+windows of each device, so a rerun is not refused; a killed run leaves its
+WAL frames, and the rerun asks for --destroy-data. etcdisk info --device DEV
 shows what it finds without writing.
 
 Neighbours (--neighbor KIND[,key=value...], repeatable; they write in the run
