@@ -303,8 +303,12 @@ func scan(im *image) []Finding {
 		out = append(out, p(im)...)
 	}
 	if len(out) == 0 {
-		if off := blank(im.wins); off >= 0 {
+		off, fill := blank(im.wins)
+		switch {
+		case off >= 0 && fill == 0:
 			out = append(out, Finding{Kind: KindData, What: fmt.Sprintf("non-zero data at byte %d (no signature etcdisk knows)", off)})
+		case off >= 0:
+			out = append(out, Finding{Kind: KindData, What: fmt.Sprintf("data at byte %d in guarded windows that otherwise read as all ones (no signature etcdisk knows)", off)})
 		}
 	}
 	return out

@@ -244,3 +244,24 @@ verdict: holds data: etcdisk writes to it only with --destroy-data=/dev/loop3 (d
 		t.Fatal("empty findings not clean")
 	}
 }
+
+// TestBlankAllOnes: windows that read as all ones (some devices return
+// that for discarded blocks) are blank; one byte that differs is found
+// by its offset.
+func TestBlankAllOnes(t *testing.T) {
+	const size = 2 << 30
+	im := imageOf(size, 512, nil)
+	for _, w := range im.wins {
+		for i := range w.b {
+			w.b[i] = 0xff
+		}
+	}
+	if got := scan(im); len(got) != 0 {
+		t.Fatalf("findings %v on an all-ones device", got)
+	}
+	im.at(size-100, 1)[0] = 0
+	got := scan(im)
+	if len(got) != 1 || got[0].Kind != KindData || !strings.Contains(got[0].What, fmt.Sprintf("data at byte %d in guarded windows that otherwise read as all ones", size-100)) {
+		t.Fatalf("findings %v", got)
+	}
+}

@@ -96,8 +96,9 @@ func readWindows(fh *os.File, size int64) ([]window, error) {
 
 // blank finds the first byte of the windows that differs from what an
 // unused device reads: zeroes, or all ones (the value some flash devices
-// return for discarded blocks). It returns -1 when the windows are blank.
-func blank(ws []window) int64 {
+// return for discarded blocks). It returns -1 when the windows are blank,
+// and the fill value it compared with.
+func blank(ws []window) (int64, byte) {
 	fill := byte(0)
 	if len(ws) > 0 && len(ws[0].b) > 0 && ws[0].b[0] == 0xff {
 		fill = 0xff
@@ -105,11 +106,11 @@ func blank(ws []window) int64 {
 	for _, w := range ws {
 		for i, c := range w.b {
 			if c != fill {
-				return w.off + int64(i)
+				return w.off + int64(i), fill
 			}
 		}
 	}
-	return -1
+	return -1, fill
 }
 
 // ZeroWindows writes zeroes over the guarded windows of a device of size
