@@ -32,8 +32,8 @@ import (
 // Kind classifies a finding.
 type Kind string
 
-// Kinds of findings. In-use and read-only kinds are never overridden; data kinds are
-// overridden by --destroy-data=DEV; notes never refuse.
+// Kinds of findings. In-use and read-only kinds are never overridden;
+// data kinds are overridden by --destroy-data=DEV; notes never refuse.
 const (
 	KindMounted        Kind = "mounted"         // in use
 	KindHolder         Kind = "holder"          // in use
@@ -172,12 +172,13 @@ func (e *RefusedError) Unwrap() error { return ErrRefused }
 // Check decides whether a run may write to dev: it returns the findings
 // and an error refusing the write when dev is not a block device, is in
 // use (mounted itself or through a partition, held by LVM/md/dm, active
-// swap, claimed exclusively), or holds a partition table, partitions or a
-// known signature, unless destroyData names the same device: the same
+// swap, claimed exclusively), is read-only, or holds a partition table,
+// partitions, a known signature or any byte in its guarded windows that
+// is not blank, unless destroyData names the same device: the same
 // cleaned path and the same device number (another path to the same
 // device, such as a /dev/disk/by-id link, is refused). A destroyData that
-// names anything else is refused too, whatever is on dev. In-use findings
-// are never overridden.
+// names anything else is refused too, whatever is on dev. In-use and
+// read-only findings are never overridden.
 func Check(dev, destroyData string) (Findings, error) { return Options{}.Check(dev, destroyData) }
 
 // Check is the package-level Check with these options.
