@@ -12,6 +12,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/etcdisk/etcdisk/bench/guard"
+	"github.com/etcdisk/etcdisk/bench/neighbor"
 	"github.com/etcdisk/etcdisk/wal/vfs"
 	"github.com/etcdisk/etcdisk/wal/vfs/blockdev"
 )
@@ -55,8 +57,10 @@ type Config struct {
 	// units (package blockdev). It is written only when package guard finds
 	// nothing on it, or DestroyData repeats its exact path.
 	Device string
-	// DestroyData must repeat Device exactly to write over data found on it.
-	DestroyData string
+	// DestroyData lists the devices whose data the user agrees to destroy:
+	// each value repeats exactly the path of Device or of a neighbour's
+	// device=, and only that device is written over data found on it.
+	DestroyData []string
 	// Workload is WorkloadWAL or WorkloadFio.
 	Workload string
 	// Duration of the measured phase (after Warmup). 0 with Ops > 0 means
@@ -238,11 +242,11 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("--direct is implied by --device (raw devices are always written with O_DIRECT)")
 		}
 	}
-	if c.DestroyData != "" && c.Device == "" {
-		return fmt.Errorf("--destroy-data is only for --device")
-	}
 	specs, err := resolveNeighbors(*c)
 	if err != nil {
+		return err
+	}
+	if err := checkDestroyData(c.DestroyData, c.Device, specs); err != nil {
 		return err
 	}
 	if c.Device != "" {
@@ -283,6 +287,26 @@ func (c *Config) Validate() error {
 	}
 	if c.StallThreshold <= 0 {
 		return fmt.Errorf("stall threshold must be positive")
+	}
+	return nil
+}
+
+// checkDestroyData refuses a --destroy-data value that repeats neither the
+// --device path nor a neighbour's device= path exactly: consent names one
+// device, as the user typed it.
+func checkDestroyData(values []string, device string, specs []neighbor.Spec) error {
+	for _, v := range values {
+		targets := []string{device}
+		for _, sp := range specs {
+			targets = append(targets, sp.Device)
+		}
+		named := false
+		for _, t := range targets {
+			named = named || (t != "" && guard.Consent(t, []string{v}) != "")
+		}
+		if !named {
+			return fmt.Errorf("refusing --destroy-data=%s: it repeats neither the --device path nor a neighbour's device= path exactly", v)
+		}
 	}
 	return nil
 }

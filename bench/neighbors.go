@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/neighbor"
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal/vfs"
@@ -39,6 +38,7 @@ type neighborSet struct {
 	names  []string
 	specs  []neighbor.Spec
 	series []*series
+	check  func(dev string) error // the data guard for a device= target
 }
 
 // neighborMetric names a neighbour's metric: neighbor_<i>_<kind>.
@@ -67,12 +67,9 @@ func (s *neighborSet) start(ctx context.Context, fs vfs.FS, dir string) error {
 			Dir:     dir,
 			Name:    fmt.Sprintf("%d-%s", i+1, spec.Kind),
 			Observe: sr.record,
-			// A neighbour's device gets the full data guard: nothing on
-			// it may be overwritten (there is no --destroy-data for it).
-			CheckDevice: func(path string) error {
-				_, err := guard.Check(path, "")
-				return err
-			},
+			// A neighbour's device gets the run's data guard, with the
+			// --destroy-data value that names it.
+			CheckDevice: s.check,
 		})
 		if err != nil {
 			s.stop()

@@ -72,51 +72,25 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 		fsys = vfs.Default
 	}
 	neighborFS := fsys
-	var (
-		env    report.Environment
-		runDir string
-	)
 	var leftovers []string
 	cleanupGrace := 10 * time.Second
-	removeRunDir := func() error { return os.RemoveAll(runDir) }
-	if cfg.Device != "" {
-		dev, err := openDevice(cfg, log)
-		if err != nil {
-			return nil, err
-		}
-		defer dev.Close()
-		env = sysinfo.ProbeDevice(cfg.Device, cfg.Version)
-		// The device's files live in the device's own namespace: nothing
-		// to remove but the regions, which are simply abandoned.
-		fsys, runDir = dev, "/etcdisk-run"
-		removeRunDir = func() error { return nil }
-		if err := fsys.Mkdir(runDir, 0o700); err != nil {
-			return nil, err
-		}
-	} else {
-		if err := checkDir(cfg); err != nil {
-			return nil, err
-		}
-		env = sysinfo.Probe(cfg.Dir, cfg.Version)
-		if cfg.Direct {
-			fsys = blockdev.Direct(fsys, blockdev.DirectOptions{})
-		}
-		runDir, err = os.MkdirTemp(cfg.Dir, RunDirPrefix+"*")
-		if err != nil {
-			return nil, fmt.Errorf("cannot create a run folder in %s: %w", cfg.Dir, err)
-		}
+	tg, err := openTarget(cfg, fsys, log)
+	if err != nil {
+		return nil, err
 	}
+	defer tg.close()
+	fsys, runDir, env := tg.fsys, tg.dir, tg.env
 	cleanup := func() {
 		if cfg.Keep && cfg.Device == "" {
 			fmt.Fprintf(log, "etcdisk: kept %s\n", runDir)
 			return
 		}
-		err, finished := bounded(cleanupGrace, removeRunDir)
+		err, finished := bounded(cleanupGrace, tg.remove)
 		switch {
 		case !finished:
-			leftovers = append(leftovers, fmt.Sprintf("left behind %s: the disk did not answer while removing it; remove it by hand", runDir))
+			leftovers = append(leftovers, tg.notRemoved(nil))
 		case err != nil:
-			leftovers = append(leftovers, fmt.Sprintf("could not remove %s: %v", runDir, err))
+			leftovers = append(leftovers, tg.notRemoved(err))
 		}
 		for _, l := range leftovers {
 			fmt.Fprintf(log, "etcdisk: %s\n", l)
@@ -159,6 +133,7 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	}
 	specs, _ := resolveNeighbors(cfg) // validated
 	nset := declareNeighbors(specs, rec)
+	nset.check = func(dev string) error { return checkDevice(dev, cfg.DestroyData, log) }
 	if w := nset.workers(); w > 0 {
 		// NB: neighbour workers share the Go scheduler with the WAL
 		// goroutine; with a P for each of them, the WAL never waits for a
@@ -458,19 +433,96 @@ func echoConfig(c Config) report.Config {
 	}
 }
 
-// openDevice checks a raw device with the data guard and opens it. The
-// guard's refusal is one line that says what was found.
-func openDevice(cfg Config, log io.Writer) (*blockdev.Device, error) {
-	f, err := guard.Check(cfg.Device, cfg.DestroyData)
+// runTarget is where a run writes: its own folder in --dir, or a raw
+// device.
+type runTarget struct {
+	fsys vfs.FS
+	dir  string
+	env  report.Environment
+	// remove undoes what the run left: it removes the run folder, or
+	// zeroes what the run wrote in the device's guarded windows.
+	remove func() error
+	// notRemoved is the warning when remove failed (err) or did not
+	// finish (nil).
+	notRemoved func(err error) string
+	close      func() error
+}
+
+// openTarget checks and prepares the run's target.
+func openTarget(cfg Config, fsys vfs.FS, log io.Writer) (*runTarget, error) {
+	if cfg.Device != "" {
+		return openDeviceTarget(cfg, log)
+	}
+	if err := checkDir(cfg); err != nil {
+		return nil, err
+	}
+	tg := &runTarget{fsys: fsys, env: sysinfo.Probe(cfg.Dir, cfg.Version), close: func() error { return nil }}
+	if cfg.Direct {
+		tg.fsys = blockdev.Direct(fsys, blockdev.DirectOptions{})
+	}
+	dir, err := os.MkdirTemp(cfg.Dir, RunDirPrefix+"*")
+	if err != nil {
+		return nil, fmt.Errorf("cannot create a run folder in %s: %w", cfg.Dir, err)
+	}
+	tg.dir = dir
+	tg.remove = func() error { return os.RemoveAll(dir) }
+	tg.notRemoved = func(err error) string {
+		if err == nil {
+			return fmt.Sprintf("left behind %s: the disk did not answer while removing it; remove it by hand", dir)
+		}
+		return fmt.Sprintf("could not remove %s: %v", dir, err)
+	}
+	return tg, nil
+}
+
+// openDeviceTarget opens the raw device. Its files live in the device's own
+// namespace; what a run leaves is its WAL frames, and those in the guarded
+// windows are zeroed so the next run does not refuse the device.
+func openDeviceTarget(cfg Config, log io.Writer) (*runTarget, error) {
+	dev, err := openDevice(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	if f.HasData() {
-		fmt.Fprintf(log, "etcdisk: overwriting %s as asked (--destroy-data): %s\n", cfg.Device, strings.Join(f.Lines(), "; "))
+	tg := &runTarget{fsys: dev, dir: "/etcdisk-run", env: sysinfo.ProbeDevice(cfg.Device, cfg.Version), close: dev.Close}
+	tg.remove = func() error {
+		return guard.ZeroWindows(dev.Fd(), dev.Size(), int64(dev.Regions())*dev.RegionSize())
+	}
+	tg.notRemoved = func(err error) string {
+		if err == nil {
+			err = errors.New("the device did not answer")
+		}
+		return fmt.Sprintf("could not zero the guarded windows of %s (%v): the next run refuses it until --destroy-data=%s", cfg.Device, err, cfg.Device)
+	}
+	if err := dev.Mkdir(tg.dir, 0o700); err != nil {
+		dev.Close()
+		return nil, err
+	}
+	return tg, nil
+}
+
+// openDevice checks a raw device with the data guard and opens it. The
+// guard's refusal is one line that says what was found.
+func openDevice(cfg Config, log io.Writer) (*blockdev.Device, error) {
+	if err := checkDevice(cfg.Device, cfg.DestroyData, log); err != nil {
+		return nil, err
 	}
 	// A WAL keeping K segments needs K+3 regions: the tail, the pre-made
 	// next one, and the ones cut between two purges.
 	return blockdev.Open(cfg.Device, blockdev.Options{MinRegions: wal.DefaultKeepSegments + 3})
+}
+
+// checkDevice runs the data guard on a device the run writes (--device or
+// a neighbour's device=), with the --destroy-data value that names it, and
+// says so when it overwrites data as asked.
+func checkDevice(dev string, destroyData []string, log io.Writer) error {
+	f, err := guard.Check(dev, guard.Consent(dev, destroyData))
+	if err != nil {
+		return err
+	}
+	if f.HasData() {
+		fmt.Fprintf(log, "etcdisk: overwriting %s as asked (--destroy-data): %s\n", dev, strings.Join(f.Lines(), "; "))
+	}
+	return nil
 }
 
 // startLiveSafe watches a live member's metrics (live-safe mode).

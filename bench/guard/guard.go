@@ -2,22 +2,24 @@
 // Before the first write it looks, without writing, for everything that
 // says the device holds or serves data: mounts of the device or of any of
 // its partitions, holders (LVM, md, dm, bcache), active swap, an exclusive
-// claim by another program, partitions, a partition table and file system,
-// volume manager, RAID and encryption signatures read from the device's
-// first and last sectors.
+// claim by another program, a read-only device, partitions, and what is in
+// the guarded windows (see Windows): partition tables, file system, volume
+// manager, RAID, encryption, pool and cache signatures, and any byte that
+// is not blank. Where blkid is installed its low-level probe is consulted
+// too, in addition to the guard's own read.
 //
-// Mounts, holders, swap and exclusive claims mean the device is in use:
-// those are always refused. Data at rest (partition tables, signatures) is
-// refused unless the user repeats the device's exact path in
-// --destroy-data. The same findings are what `etcdisk info --device`
-// prints.
+// Mounts, holders, swap, exclusive claims and a read-only device are
+// always refused. Data at rest (partition tables, signatures, non-zero
+// bytes) is refused unless the user repeats the device's exact path in
+// --destroy-data: a device is written without it only when its guarded
+// windows read as an unused device reads. The same findings are what
+// `etcdisk info --device` prints.
 package guard
 
 import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,8 +32,8 @@ import (
 // Kind classifies a finding.
 type Kind string
 
-// Kinds of findings. In-use kinds are never overridden; data kinds are
-// overridden by --destroy-data=DEV; notes never refuse.
+// Kinds of findings. In-use and read-only kinds are never overridden;
+// data kinds are overridden by --destroy-data=DEV; notes never refuse.
 const (
 	KindMounted        Kind = "mounted"         // in use
 	KindHolder         Kind = "holder"          // in use
@@ -40,6 +42,8 @@ const (
 	KindPartition      Kind = "partition"       // data
 	KindPartitionTable Kind = "partition-table" // data
 	KindSignature      Kind = "signature"       // data
+	KindData           Kind = "data"            // data: non-zero bytes of no known kind
+	KindReadOnly       Kind = "read-only"       // cannot be written
 	KindNote           Kind = "note"            // information only
 )
 
@@ -65,6 +69,7 @@ type Findings struct {
 	MajorMinor   string // "7:3"
 	Size         int64
 	LogicalBlock int
+	Checked      string // what was read: the guarded windows, and whether blkid was consulted
 	Items        []Finding
 }
 
@@ -78,11 +83,25 @@ func (f Findings) InUse() bool {
 	return false
 }
 
-// HasData reports whether the device holds a partition table, partitions
-// or a known signature.
+// Overridable reports whether --destroy-data overrides a finding of this
+// kind: data at rest, not a use of the device or a read-only device.
+func (k Kind) Overridable() bool { return k.Refuses() && !k.InUse() && k != KindReadOnly }
+
+// HasData reports whether the device holds a partition table, partitions,
+// a known signature or non-zero bytes in its guarded windows.
 func (f Findings) HasData() bool {
 	for _, it := range f.Items {
-		if it.Kind.Refuses() && !it.Kind.InUse() {
+		if it.Kind.Overridable() {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadOnly reports whether the device cannot be written.
+func (f Findings) ReadOnly() bool {
+	for _, it := range f.Items {
+		if it.Kind == KindReadOnly {
 			return true
 		}
 	}
@@ -90,13 +109,14 @@ func (f Findings) HasData() bool {
 }
 
 // Clean reports whether nothing refuses a write.
-func (f Findings) Clean() bool { return !f.InUse() && !f.HasData() }
+func (f Findings) Clean() bool { return !f.InUse() && !f.ReadOnly() && !f.HasData() }
 
-// summary joins the refusing findings on one line.
-func (f Findings) summary(inUseOnly bool) string {
+// summary joins the refusing findings of the kinds keep selects on one
+// line.
+func (f Findings) summary(keep func(Kind) bool) string {
 	var parts []string
 	for _, it := range f.Items {
-		if it.Kind.Refuses() && (!inUseOnly || it.Kind.InUse()) {
+		if it.Kind.Refuses() && keep(it.Kind) {
 			parts = append(parts, it.What)
 		}
 	}
@@ -111,12 +131,17 @@ func (f Findings) Lines() []string {
 		dev += " -> " + f.Resolved
 	}
 	lines := []string{fmt.Sprintf("device %s (%s): %d bytes, logical block %d bytes", dev, f.MajorMinor, f.Size, f.LogicalBlock)}
+	if f.Checked != "" {
+		lines = append(lines, fmt.Sprintf("  %-15s %s", "read", f.Checked))
+	}
 	for _, it := range f.Items {
 		lines = append(lines, fmt.Sprintf("  %-15s %s", it.Kind, it.What))
 	}
 	switch {
 	case f.InUse():
 		lines = append(lines, "verdict: in use: etcdisk refuses to write to it")
+	case f.ReadOnly():
+		lines = append(lines, "verdict: read-only: etcdisk cannot write to it")
 	case f.HasData():
 		lines = append(lines, fmt.Sprintf("verdict: holds data: etcdisk writes to it only with --destroy-data=%s (destroys that data)", f.Device))
 	default:
@@ -147,14 +172,18 @@ func (e *RefusedError) Unwrap() error { return ErrRefused }
 // Check decides whether a run may write to dev: it returns the findings
 // and an error refusing the write when dev is not a block device, is in
 // use (mounted itself or through a partition, held by LVM/md/dm, active
-// swap, claimed exclusively), or holds a partition table, partitions or a
-// known signature, unless destroyData names the same device: the same
+// swap, claimed exclusively), is read-only, or holds a partition table,
+// partitions, a known signature or any byte in its guarded windows that
+// is not blank, unless destroyData names the same device: the same
 // cleaned path and the same device number (another path to the same
 // device, such as a /dev/disk/by-id link, is refused). A destroyData that
-// names anything else is refused too, whatever is on dev. In-use findings
-// are never overridden.
-func Check(dev, destroyData string) (Findings, error) {
-	f, err := Inspect(dev)
+// names anything else is refused too, whatever is on dev. In-use and
+// read-only findings are never overridden.
+func Check(dev, destroyData string) (Findings, error) { return Options{}.Check(dev, destroyData) }
+
+// Check is the package-level Check with these options.
+func (o Options) Check(dev, destroyData string) (Findings, error) {
+	f, err := o.Inspect(dev)
 	if err != nil {
 		return f, err
 	}
@@ -163,13 +192,28 @@ func Check(dev, destroyData string) (Findings, error) {
 			"--destroy-data=%s does not repeat the device path %s exactly", destroyData, dev)}
 	}
 	if f.InUse() {
-		return f, &RefusedError{Findings: f, Reason: f.summary(true) + " (in use: --destroy-data does not override this)"}
+		return f, &RefusedError{Findings: f, Reason: f.summary(Kind.InUse) + " (in use: --destroy-data does not override this)"}
+	}
+	if f.ReadOnly() {
+		return f, &RefusedError{Findings: f, Reason: f.summary(func(k Kind) bool { return k == KindReadOnly })}
 	}
 	if f.HasData() && destroyData == "" {
 		return f, &RefusedError{Findings: f, Reason: fmt.Sprintf(
-			"%s; to destroy this data pass --destroy-data=%s", f.summary(false), dev)}
+			"%s; to destroy this data pass --destroy-data=%s", f.summary(Kind.Overridable), dev)}
 	}
 	return f, nil
+}
+
+// Consent returns the --destroy-data value among values that names dev
+// exactly (the same cleaned path), or "" when none does. Each value names
+// one device: the run's --device or a neighbour's device=.
+func Consent(dev string, values []string) string {
+	for _, v := range values {
+		if filepath.Clean(v) == filepath.Clean(dev) {
+			return v
+		}
+	}
+	return ""
 }
 
 // sameDevice compares the cleaned paths and the device numbers.
@@ -185,10 +229,12 @@ func sameDevice(dev, other string) bool {
 	return a.Mode&unix.S_IFMT == unix.S_IFBLK && b.Mode&unix.S_IFMT == unix.S_IFBLK && a.Rdev == b.Rdev
 }
 
-// Options replace the roots of /proc and /sys (tests).
+// Options replace the roots of /proc and /sys and the blkid program
+// (tests).
 type Options struct {
-	Proc string // default "/proc"
-	Sys  string // default "/sys"
+	Proc  string // default "/proc"
+	Sys   string // default "/sys"
+	Blkid string // default "blkid" from PATH (skipped when missing); "-" does not run it
 }
 
 // Inspect gathers the findings about dev without writing anything. It
@@ -257,6 +303,9 @@ func (o Options) Inspect(dev string) (Findings, error) {
 		return f, err
 	}
 	f.Items = append(f.Items, scan(im)...)
+	ext, ran := o.blkid(dev)
+	f.Items = append(f.Items, ext...)
+	f.Checked = describeWindows(f.Size) + ran
 	return f, nil
 }
 
@@ -376,8 +425,8 @@ func swaps(path string, ids map[string]string) []Finding {
 	return out
 }
 
-// read reads the device's size, logical block size and its first and last
-// bytes for the signature probes (read-only, through the page cache).
+// read reads the device's size, logical block size, read-only flag and its
+// guarded windows for the probes (read-only, through the page cache).
 func read(dev string, f *Findings) (*image, error) {
 	fh, err := os.Open(dev)
 	if err != nil {
@@ -393,15 +442,13 @@ func read(dev string, f *Findings) (*image, error) {
 		return nil, fmt.Errorf("%s: ioctl(BLKSSZGET): %w", dev, err)
 	}
 	f.Size, f.LogicalBlock = int64(size), lbs
-	im := &image{size: int64(size), lbs: int64(lbs)}
-	im.head = make([]byte, min(int64(headBytes), im.size))
-	if _, err := fh.ReadAt(im.head, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read %s: %w", dev, err)
+	if ro, err := unix.IoctlGetInt(int(fh.Fd()), unix.BLKROGET); err == nil && ro != 0 {
+		f.Items = append(f.Items, Finding{Kind: KindReadOnly, What: fmt.Sprintf(
+			"%s is read-only (ioctl BLKROGET: a loop device attached with losetup -r, or a write-protected disk)", dev)})
 	}
-	tl := min(int64(tailBytes), im.size)
-	im.tail = make([]byte, tl)
-	if _, err := fh.ReadAt(im.tail, im.size-tl); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read %s: %w", dev, err)
+	wins, err := readWindows(fh, int64(size))
+	if err != nil {
+		return nil, err
 	}
-	return im, nil
+	return &image{wins: wins, size: int64(size), lbs: int64(lbs)}, nil
 }

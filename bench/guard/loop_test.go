@@ -1,6 +1,7 @@
 package guard_test
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -269,4 +270,73 @@ func TestInspectFakeSysHolders(t *testing.T) {
 
 func fmtDev(rdev uint64) string {
 	return strconv.FormatUint(uint64(unix.Major(rdev)), 10) + ":" + strconv.FormatUint(uint64(unix.Minor(rdev)), 10)
+}
+
+// TestCheckReadOnly: a read-only device is refused in one line naming it,
+// even with --destroy-data.
+func TestCheckReadOnly(t *testing.T) {
+	loop := looptest.New(t, looptest.Options{SizeMiB: 16, ReadOnly: true})
+	f, err := guard.Check(loop.Path, loop.Path)
+	refused(t, err, loop.Path+" is read-only")
+	if !f.ReadOnly() || f.Clean() || !strings.Contains(f.String(), "verdict: read-only") {
+		t.Fatalf("%+v", f)
+	}
+}
+
+// TestCheckBlkid: what blkid -p names refuses a device whose guarded
+// windows read as zeroes (here a stand-in blkid that answers as the real
+// one does: KEY=value lines and exit 0, exit 2 for nothing, 8 for
+// ambivalent); "-" does not run it.
+func TestCheckBlkid(t *testing.T) {
+	loop := looptest.New(t, looptest.Options{SizeMiB: 16})
+	fake := func(out string, code int) string {
+		p := filepath.Join(t.TempDir(), "blkid")
+		script := "#!/bin/sh\nprintf '" + out + "'\nexit " + strconv.Itoa(code) + "\n"
+		if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	sum := looptest.SHA256(t, loop.Path)
+	_, err := guard.Options{Blkid: fake(`DEVNAME=x\nTYPE=jfs\nUSAGE=filesystem\nLABEL=old\\ data\n`, 0)}.Check(loop.Path, "")
+	refused(t, err, `blkid -p: TYPE="jfs" USAGE="filesystem" LABEL="old data"`, "--destroy-data="+loop.Path)
+	_, err = guard.Options{Blkid: fake("", 8)}.Check(loop.Path, "")
+	refused(t, err, "blkid -p: ambivalent result")
+	unchanged(t, loop.Path, sum)
+	f, err := guard.Options{Blkid: fake("", 2)}.Check(loop.Path, "")
+	if err != nil || !strings.HasSuffix(f.Checked, "; blkid -p") {
+		t.Fatalf("blkid found nothing: %v, %+v", err, f)
+	}
+	f, err = guard.Options{Blkid: "-"}.Check(loop.Path, "")
+	if err != nil || f.Checked != "first and last 4 MiB" {
+		t.Fatalf("without blkid: %v, %+v", err, f)
+	}
+}
+
+// TestZeroWindows: only the guarded windows within the written bytes are
+// zeroed; the rest of the device is left as it was.
+func TestZeroWindows(t *testing.T) {
+	loop := looptest.New(t, looptest.Options{SizeMiB: 16})
+	ones := make([]byte, 16<<20)
+	for i := range ones {
+		ones[i] = 0x5a
+	}
+	looptest.WriteAt(t, loop.Path, ones, 0)
+	fh, err := os.OpenFile(loop.Path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if err := guard.ZeroWindows(fh.Fd(), 16<<20, 6<<20); err != nil {
+		t.Fatal(err)
+	}
+	got := looptest.ReadAt(t, loop.Path, 0, 16<<20)
+	if !bytes.Equal(got[:4<<20], make([]byte, 4<<20)) {
+		t.Fatal("the first 4 MiB were not zeroed")
+	}
+	if !bytes.Equal(got[4<<20:], ones[4<<20:]) {
+		t.Fatal("bytes outside the written guarded windows changed")
+	}
+	_, err = guard.Check(loop.Path, "")
+	refused(t, err, "non-zero data at byte 12582912")
 }

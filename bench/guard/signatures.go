@@ -7,30 +7,25 @@ import (
 	"strings"
 )
 
-// headBytes and tailBytes are how much of the start and the end of a device
-// the signature probes read: every probe below looks within them.
-const (
-	headBytes = 128 * 1024
-	tailBytes = 192 * 1024
-)
+// window is a guarded window as read from the device.
+type window struct {
+	off int64
+	b   []byte
+}
 
-// image is what the probes see of a device: its first and last bytes.
+// image is what the probes see of a device: its guarded windows.
 type image struct {
-	head []byte // bytes [0, len(head))
-	tail []byte // bytes [size-len(tail), size)
+	wins []window
 	size int64
 	lbs  int64 // logical block size
 }
 
-// at returns n bytes at off, from the head or the tail, or nil when they
-// were not read.
+// at returns n bytes at off, or nil when they lie outside the windows.
 func (im *image) at(off, n int64) []byte {
-	if off >= 0 && off+n <= int64(len(im.head)) {
-		return im.head[off : off+n]
-	}
-	ts := im.size - int64(len(im.tail))
-	if off >= ts && off+n <= im.size {
-		return im.tail[off-ts : off-ts+n]
+	for _, w := range im.wins {
+		if off >= w.off && off+n <= w.off+int64(len(w.b)) {
+			return w.b[off-w.off : off-w.off+n]
+		}
 	}
 	return nil
 }
@@ -84,25 +79,41 @@ type probe func(im *image) []Finding
 var probes = []probe{
 	probeGPT, probeMBR, probeExt, probeXFS, probeBtrfs, probeSwap,
 	probeLVM, probeMD, probeLUKS, probeFAT, probeNTFS,
+	probeBlueStore, probeZFS, probeBcache, probeMinix, probeCramfs, probeBFS,
+	probeWAL,
 }
 
 func sig(what string) Finding { return Finding{Kind: KindSignature, What: what} }
 
-// probeExt: ext2/3/4 superblock at 1024, s_magic 0xEF53 at 1024+56.
+// extBases are where an ext2/3/4 file system is looked for: the start of
+// the device, and the usual first partition starts (1 MiB, sector 63) for a
+// partition whose table is gone.
+var extBases = []int64{0, 1 << 20, 63 * 512}
+
+// probeExt: ext2/3/4 superblock at base+1024, s_magic 0xEF53 at base+1080.
 func probeExt(im *image) []Finding {
-	if m, ok := im.u16(1080); !ok || m != 0xEF53 {
-		return nil
+	var out []Finding
+	for _, base := range extBases {
+		sb := base + 1024
+		if m, ok := im.u16(sb + 56); !ok || m != 0xEF53 {
+			continue
+		}
+		kind := "ext2"
+		compat, _ := im.u32(sb + 0x5C)
+		incompat, _ := im.u32(sb + 0x60)
+		switch {
+		case incompat&0x40 != 0 || incompat&0x200 != 0: // extents, flex_bg
+			kind = "ext4"
+		case compat&0x4 != 0: // has_journal
+			kind = "ext3"
+		}
+		where := ""
+		if base != 0 {
+			where = fmt.Sprintf(" at byte %d", base)
+		}
+		out = append(out, sig(withLabel(fmt.Sprintf("%s file system%s (magic 0xEF53 at byte %d)", kind, where, sb+56), label(im.at(sb+0x78, 16)))))
 	}
-	kind := "ext2"
-	compat, _ := im.u32(1024 + 0x5C)
-	incompat, _ := im.u32(1024 + 0x60)
-	switch {
-	case incompat&0x40 != 0 || incompat&0x200 != 0: // extents, flex_bg
-		kind = "ext4"
-	case compat&0x4 != 0: // has_journal
-		kind = "ext3"
-	}
-	return []Finding{sig(withLabel(kind+" file system (magic 0xEF53 at byte 1080)", label(im.at(1024+0x78, 16))))}
+	return out
 }
 
 // probeXFS: "XFSB" at 0, label at 108.
@@ -284,30 +295,32 @@ func probeNTFS(im *image) []Finding {
 	return []Finding{sig(`NTFS file system ("NTFS" at byte 3)`)}
 }
 
-// scan runs every probe and adds notes about unrecognised data.
+// scan runs every probe; when none names what it found, the first byte
+// of the windows that is not blank refuses the device by its offset.
 func scan(im *image) []Finding {
 	var out []Finding
 	for _, p := range probes {
 		out = append(out, p(im)...)
 	}
 	if len(out) == 0 {
+		off, fill := blank(im.wins)
 		switch {
-		case isWAL(im.head):
-			out = append(out, Finding{Kind: KindNote, What: "etcd WAL frames at byte 0 (an earlier etcdisk run)"})
-		case !zero(im.head) || !zero(im.tail):
-			out = append(out, Finding{Kind: KindNote, What: "non-zero data of no known kind in the first or last 128 KiB"})
+		case off >= 0 && fill == 0:
+			out = append(out, Finding{Kind: KindData, What: fmt.Sprintf("non-zero data at byte %d (no signature etcdisk knows)", off)})
+		case off >= 0:
+			out = append(out, Finding{Kind: KindData, What: fmt.Sprintf("data at byte %d in guarded windows that otherwise read as all ones (no signature etcdisk knows)", off)})
 		}
 	}
 	return out
 }
 
-func zero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
+// probeWAL: the first frame of an etcd WAL segment at byte 0, which is
+// where a raw-device run writes its first segment.
+func probeWAL(im *image) []Finding {
+	if !isWAL(im.at(0, 12)) {
+		return nil
 	}
-	return true
+	return []Finding{sig("etcd WAL frames at byte 0 (an earlier etcdisk run?)")}
 }
 
 // isWAL recognises the first frame of an etcd WAL segment: a length word

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,18 +11,16 @@ import (
 )
 
 // imageOf builds what the probes see of a device of size bytes whose
-// contents are data at offset 0 and end at the end (zeros elsewhere).
+// contents are data at their offsets (zeros elsewhere).
 func imageOf(size int64, lbs int64, data map[int64][]byte) *image {
-	im := &image{size: size, lbs: lbs, head: make([]byte, min(headBytes, size)), tail: make([]byte, min(tailBytes, size))}
-	ts := size - int64(len(im.tail))
+	im := &image{size: size, lbs: lbs}
+	for _, w := range Windows(size) {
+		im.wins = append(im.wins, window{off: w.Off, b: make([]byte, w.Len)})
+	}
 	for off, b := range data {
 		for i, c := range b {
-			p := off + int64(i)
-			if p < int64(len(im.head)) {
-				im.head[p] = c
-			}
-			if p >= ts {
-				im.tail[p-ts] = c
+			if p := im.at(off+int64(i), 1); p != nil {
+				p[0] = c
 			}
 		}
 	}
@@ -29,12 +28,14 @@ func imageOf(size int64, lbs int64, data map[int64][]byte) *image {
 }
 
 func le32(v uint32) []byte { b := make([]byte, 4); binary.LittleEndian.PutUint32(b, v); return b }
+func le64(v uint64) []byte { b := make([]byte, 8); binary.LittleEndian.PutUint64(b, v); return b }
+func be64(v uint64) []byte { b := make([]byte, 8); binary.BigEndian.PutUint64(b, v); return b }
 func le16(v uint16) []byte { b := make([]byte, 2); binary.LittleEndian.PutUint16(b, v); return b }
 
 // TestProbesSynthetic plants each signature by hand at its offset and
 // checks the probe names it (and that a zeroed device has no finding).
 func TestProbesSynthetic(t *testing.T) {
-	const size = 1 << 30
+	const size = 2 << 30
 	mbr := func(typ byte) []byte {
 		b := make([]byte, 512)
 		b[446+4] = typ
@@ -77,8 +78,20 @@ func TestProbesSynthetic(t *testing.T) {
 		{"luks2", map[int64][]byte{0: []byte("LUKS\xba\xbe\x00\x02")}, "LUKS2 encrypted volume", KindSignature},
 		{"fat32", map[int64][]byte{82: []byte("FAT32   "), 510: {0x55, 0xAA}}, "vfat file system", KindSignature},
 		{"ntfs", map[int64][]byte{3: []byte("NTFS    "), 510: {0x55, 0xAA}}, "NTFS file system", KindSignature},
-		{"etcdisk-wal", map[int64][]byte{0: {4, 0, 0, 0, 0, 0, 0, 0x84, 0x08, 0x04, 0x10, 0x00}}, "etcd WAL frames at byte 0", KindNote},
-		{"unknown", map[int64][]byte{300: []byte("hello")}, "non-zero data of no known kind", KindNote},
+		{"etcdisk-wal", map[int64][]byte{0: {4, 0, 0, 0, 0, 0, 0, 0x84, 0x08, 0x04, 0x10, 0x00}}, "etcd WAL frames at byte 0 (an earlier etcdisk run?)", KindSignature},
+		{"unknown", map[int64][]byte{300: []byte("hello")}, "non-zero data at byte 300 (no signature etcdisk knows)", KindData},
+		{"unknown-3MiB", map[int64][]byte{3<<20 + 7: {1}}, "non-zero data at byte 3145735", KindData},
+		{"unknown-tail", map[int64][]byte{size - 4<<20: {1}}, fmt.Sprintf("non-zero data at byte %d", size-4<<20), KindData},
+		{"unknown-spot", map[int64][]byte{64<<20 + 100: {1}}, "non-zero data at byte 67108964", KindData},
+		{"ext4-1MiB", map[int64][]byte{1<<20 + 1080: le16(0xEF53), 1<<20 + 1024 + 0x60: le32(0x40)}, "ext4 file system at byte 1048576 (magic 0xEF53 at byte 1049656)", KindSignature},
+		{"bluestore", map[int64][]byte{0: []byte("bluestore block device\n0d1e5f7c-7c6f-4c8a-9c55-3b6f2a1d9e10\n")}, `Ceph BlueStore OSD device ("bluestore block device" at byte 0), osd uuid 0d1e5f7c-7c6f-4c8a-9c55-3b6f2a1d9e10`, KindSignature},
+		{"bluestore-copy-1G", map[int64][]byte{1 << 30: []byte("bluestore block device\n")}, `"bluestore block device" at byte 1073741824`, KindSignature},
+		{"zfs-L0", map[int64][]byte{128<<10 + 5*1024: le64(0x00bab10c)}, "ZFS pool member (uberblock magic 0x00bab10c in label L0 at byte 136192)", KindSignature},
+		{"zfs-L3-be", map[int64][]byte{size - 128<<10: be64(0x00bab10c)}, "in label L3 at byte", KindSignature},
+		{"bcache", map[int64][]byte{4096 + 24: []byte(bcacheMagic)}, "bcache device (magic at byte 4120)", KindSignature},
+		{"minix", map[int64][]byte{1024 + 4: le16(1), 1024 + 6: le16(1), 1024 + 16: le16(0x138f)}, "minix v1 file system (magic 0x138f at byte 1040)", KindSignature},
+		{"cramfs", map[int64][]byte{0: le32(0x28cd3d45)}, "cramfs file system (magic 0x28cd3d45 at byte 0)", KindSignature},
+		{"bfs", map[int64][]byte{0: le32(0x1badface)}, "bfs file system (magic 0x1badface at byte 0)", KindSignature},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := scan(imageOf(size, 512, tc.data))
@@ -110,19 +123,21 @@ func scanFile(t *testing.T, p string) []Finding {
 	if err != nil {
 		t.Fatal(err)
 	}
-	im := &image{size: fi.Size(), lbs: 512, head: make([]byte, min(headBytes, fi.Size())), tail: make([]byte, min(tailBytes, fi.Size()))}
-	if _, err := fh.ReadAt(im.head, 0); err != nil {
+	wins, err := readWindows(fh, fi.Size())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fh.ReadAt(im.tail, im.size-int64(len(im.tail))); err != nil {
-		t.Fatal(err)
-	}
+	im := &image{size: fi.Size(), lbs: 512, wins: wins}
 	return scan(im)
 }
 
 // TestProbesRealTools formats image files with the real tools (no root
 // needed) and checks each is recognised.
 func TestProbesRealTools(t *testing.T) {
+	cramfsSrc := t.TempDir() // mkfs.cramfs packs a directory
+	if err := os.WriteFile(filepath.Join(cramfsSrc, "f"), []byte("data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		tool  string
 		args  []string
@@ -138,6 +153,10 @@ func TestProbesRealTools(t *testing.T) {
 		{"sfdisk", []string{"-q"}, 64 << 20, "label: gpt\n,10MiB\n", `GPT partition table (primary header "EFI PART" at byte 512, 1 partition(s))`},
 		{"sfdisk", []string{"-q"}, 64 << 20, "label: gpt\n,10MiB\n", `backup header "EFI PART" at the last LBA, byte 67108352`},
 		{"mkfs.btrfs", []string{"-q", "-f"}, 128 << 20, "", "btrfs file system"},
+		{"mkfs.minix", nil, 16 << 20, "", "minix v1 file system (magic 0x138f at byte 1040)"},
+		{"mkfs.minix", []string{"-3"}, 16 << 20, "", "minix v3 file system (magic 0x4d5a at byte 1048)"},
+		{"mkfs.bfs", nil, 16 << 20, "", "bfs file system (magic 0x1badface at byte 0)"},
+		{"mkfs.cramfs", []string{cramfsSrc}, 0, "", "cramfs file system (magic 0x28cd3d45 at byte 0)"},
 	} {
 		t.Run(tc.tool+"-"+strings.Join(tc.args, ""), func(t *testing.T) {
 			if _, err := exec.LookPath(tc.tool); err != nil {
@@ -213,7 +232,7 @@ verdict: holds data: etcdisk writes to it only with --destroy-data=/dev/loop3 (d
 	if f.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", f, want)
 	}
-	err := &RefusedError{Findings: f, Reason: f.summary(false)}
+	err := &RefusedError{Findings: f, Reason: f.summary(Kind.Overridable)}
 	if strings.Contains(err.Error(), "\n") {
 		t.Fatalf("multi-line error %q", err)
 	}
@@ -223,5 +242,26 @@ verdict: holds data: etcdisk writes to it only with --destroy-data=/dev/loop3 (d
 	}
 	if (Findings{}).Clean() != true {
 		t.Fatal("empty findings not clean")
+	}
+}
+
+// TestBlankAllOnes: windows that read as all ones (some devices return
+// that for discarded blocks) are blank; one byte that differs is found
+// by its offset.
+func TestBlankAllOnes(t *testing.T) {
+	const size = 2 << 30
+	im := imageOf(size, 512, nil)
+	for _, w := range im.wins {
+		for i := range w.b {
+			w.b[i] = 0xff
+		}
+	}
+	if got := scan(im); len(got) != 0 {
+		t.Fatalf("findings %v on an all-ones device", got)
+	}
+	im.at(size-100, 1)[0] = 0
+	got := scan(im)
+	if len(got) != 1 || got[0].Kind != KindData || !strings.Contains(got[0].What, fmt.Sprintf("data at byte %d in guarded windows that otherwise read as all ones", size-100)) {
+		t.Fatalf("findings %v", got)
 	}
 }

@@ -1,11 +1,14 @@
 package neighbor
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/internal/looptest"
 )
 
@@ -23,10 +26,25 @@ func loopDevice(t *testing.T) string {
 	return dev
 }
 
+// consent is the run's data guard with --destroy-data naming the device.
+func consent(path string) error {
+	_, err := guard.Check(path, path)
+	return err
+}
+
+// TestDeviceKinds runs each kind on a device full of data, with consent;
+// a writing kind leaves the guarded windows it wrote zeroed.
 func TestDeviceKinds(t *testing.T) {
 	dev := loopDevice(t)
-	if err := checkDevice(dev); err != nil {
-		t.Fatalf("checkDevice(fresh loop device) = %v", err)
+	// Without consent the data guard refuses it, and nothing is written.
+	sum := looptest.SHA256(t, dev)
+	s0, _ := Parse("randwrite,bs=4KiB,size=16MiB,device=" + dev)
+	if _, err := Start(context.Background(), s0, Options{Dir: t.TempDir()}); err == nil ||
+		!strings.Contains(err.Error(), "non-zero data at byte 0") || !strings.Contains(err.Error(), "--destroy-data="+dev) {
+		t.Fatalf("Start without consent on a device full of data = %v", err)
+	}
+	if looptest.SHA256(t, dev) != sum {
+		t.Fatal("a refused device was modified")
 	}
 	for _, spec := range []string{
 		"trim,bs=64KiB,size=16MiB,device=" + dev,
@@ -37,7 +55,7 @@ func TestDeviceKinds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := Start(context.Background(), s, Options{Dir: t.TempDir()})
+		n, err := Start(context.Background(), s, Options{Dir: t.TempDir(), CheckDevice: consent})
 		if err != nil {
 			t.Fatalf("Start(%s): %v", spec, err)
 		}
@@ -54,10 +72,13 @@ func TestDeviceKinds(t *testing.T) {
 		if _, err := os.Stat(dev); err != nil {
 			t.Errorf("device gone after Stop: %v", err)
 		}
+		if head := looptest.ReadAt(t, dev, 0, 4<<20); s.Kind.writes() && !bytes.Equal(head, make([]byte, 4<<20)) {
+			t.Errorf("%s: the first 4 MiB are not zero after Stop", spec)
+		}
 	}
 	// The region is capped at the device's 64 MiB.
 	s, _ := Parse("seqwrite,bs=1MiB,size=1GiB,device=" + dev)
-	n, err := prepare(context.Background(), s, Options{})
+	n, err := prepare(context.Background(), s, Options{CheckDevice: consent})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/internal/syscallloop"
 	"github.com/etcdisk/etcdisk/wal/vfs"
 )
@@ -38,8 +39,8 @@ type Options struct {
 	// Clock is the time source (nil: the real clock).
 	Clock Clock
 	// CheckDevice vets a raw device before a writing neighbour uses it
-	// (nil: refuse devices that are mounted, held, partitioned or used as
-	// swap). Readers (randread) are not checked.
+	// (nil: the data guard without consent, guard.Check(path, "")). Readers
+	// (randread, seqread) are not checked.
 	CheckDevice func(path string) error
 
 	// discard replaces the real discard (PUNCH_HOLE or BLKDISCARD) in
@@ -194,10 +195,13 @@ func (n *Neighbor) open() error {
 		if s.Kind.writes() {
 			check := n.opt.CheckDevice
 			if check == nil {
-				check = checkDevice
+				check = func(path string) error {
+					_, err := guard.Check(path, "")
+					return err
+				}
 			}
 			if err := check(s.Device); err != nil {
-				return fmt.Errorf("neighbor %s: refusing device: %w", s.Kind, err)
+				return fmt.Errorf("neighbor %s: %w", s.Kind, err)
 			}
 		} else {
 			flag = flag&^os.O_RDWR | os.O_RDONLY
@@ -555,7 +559,19 @@ func (n *Neighbor) release() error {
 		free() // NB: munmap of our own mapping fails only on a bad address
 	}
 	n.frees = nil
-	err := n.f.Close()
+	var err error
+	if n.isDevice && n.spec.Kind.writes() {
+		// What the neighbour wrote into the guarded windows would make
+		// the next run refuse the device.
+		if size, serr := n.f.Seek(0, io.SeekEnd); serr == nil {
+			err = guard.ZeroWindows(n.f.Fd(), size, n.blocks*n.spec.BS)
+		} else {
+			err = serr
+		}
+	}
+	if cerr := n.f.Close(); err == nil {
+		err = cerr
+	}
 	if n.created {
 		if rerr := n.fs.Remove(n.path); rerr != nil && err == nil {
 			err = rerr

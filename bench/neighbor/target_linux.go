@@ -1,12 +1,8 @@
 package neighbor
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -46,54 +42,4 @@ func blkDiscard(f vfs.File, off, length int64) error {
 		}
 		return &os.PathError{Op: "ioctl(BLKDISCARD)", Path: f.Name(), Err: errno}
 	}
-}
-
-// checkDevice refuses a raw device a writing neighbour would damage or whose
-// writes would hit something in use: not a block device, mounted (itself or
-// a partition), held (LVM, RAID, dm), partitioned, or used as swap. It does
-// not look for file system signatures on an unmounted device: the caller
-// (the run's --destroy-data policy) decides about those.
-func checkDevice(path string) error {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return &os.PathError{Op: "stat", Path: path, Err: err}
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFBLK {
-		return fmt.Errorf("%s is not a block device", path)
-	}
-	id := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
-	sys := filepath.Join("/sys/dev/block", id)
-	if holders, _ := os.ReadDir(filepath.Join(sys, "holders")); len(holders) > 0 {
-		return fmt.Errorf("%s is held by %s", path, holders[0].Name())
-	}
-	ids := map[string]bool{id: true}
-	if ents, err := os.ReadDir(sys); err == nil {
-		for _, e := range ents {
-			if _, err := os.Stat(filepath.Join(sys, e.Name(), "partition")); err == nil {
-				return fmt.Errorf("%s has partitions (%s)", path, e.Name())
-			}
-		}
-	}
-	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		sc := bufio.NewScanner(bytes.NewReader(mi))
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
-			if len(f) > 4 && ids[f[2]] {
-				return fmt.Errorf("%s is mounted on %s", path, f[4])
-			}
-		}
-	}
-	if sw, err := os.ReadFile("/proc/swaps"); err == nil {
-		for _, line := range strings.Split(string(sw), "\n")[1:] {
-			f := strings.Fields(line)
-			if len(f) == 0 {
-				continue
-			}
-			var s2 unix.Stat_t
-			if unix.Stat(f[0], &s2) == nil && s2.Rdev == st.Rdev {
-				return fmt.Errorf("%s is used as swap", path)
-			}
-		}
-	}
-	return nil
 }

@@ -66,10 +66,19 @@ written with O_DIRECT in aligned 4 KiB units, made durable with fdatasync. No
 file system means no journal: the numbers are a lower bound of what etcd on a
 file system there would see; the bbolt backend is off. Before the first write
 etcdisk refuses a device that is mounted (or a partition of it), held by
-LVM/md/dm, active swap or open exclusively elsewhere (nothing overrides that),
-or that carries a partition table or a file system, swap, LVM2, md or LUKS
-signature, unless --destroy-data repeats its exact path. etcdisk info --device
-DEV shows what it finds without writing.
+LVM/md/dm, active swap, open exclusively elsewhere or read-only (nothing
+overrides that). It reads the guarded windows (the first and last 4 MiB and
+4 KiB at each label copy of btrfs and Ceph BlueStore further in) and writes
+without asking only when they read as zeroes (or all ones, as some devices
+read discarded blocks); anything else is refused, named (partition table,
+file system, swap, LVM2, md, LUKS, ZFS, BlueStore, bcache, WAL frames of an
+earlier run, what blkid -p finds) or by the offset of its first non-zero
+byte, unless --destroy-data=DEV repeats that device's exact path. The same
+holds for a neighbour's device=: give --destroy-data once per device. When a
+run ends (also on errors and Ctrl-C) it zeroes what it wrote in the guarded
+windows of each device, so a rerun is not refused; a killed run leaves its
+WAL frames, and the rerun asks for --destroy-data. etcdisk info --device DEV
+shows what it finds without writing.
 
 Neighbours (--neighbor KIND[,key=value...], repeatable; they write in the run
 folder unless dir= or device= says otherwise):
@@ -96,6 +105,9 @@ Examples:
   etcdisk run --out results/                     # result.json and every export
   etcdisk run --workload fio --dir /mnt/ssd      # fio's recipe, side by side
   etcdisk run --device /dev/nvme1n1 --duration 60s   # a bare device, checked first
+  etcdisk run --device /dev/nvme1n1 --destroy-data=/dev/nvme1n1   # write over what is on it
+  etcdisk run --device /dev/nvme1n1 --neighbor randwrite,device=/dev/sdc \
+      --destroy-data=/dev/nvme1n1 --destroy-data=/dev/sdc   # consent for each device
   etcdisk run --dir /var/lib/etcd --etcd-metrics http://127.0.0.1:2381/metrics --rate 100
   etcdisk run --scenario batch-job --compare-solo --duration 30s
   etcdisk run --neighbor writeback,bs=4MiB,rate=50MiB --find-limit --duration 15s
@@ -114,7 +126,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("run")
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory on the disk to measure")
 	fs.StringVar(&cfg.Device, "device", "", "raw block device to measure instead of --dir (O_DIRECT, 64 MiB regions; see Raw devices above)")
-	fs.StringVar(&cfg.DestroyData, "destroy-data", "", "repeat the --device path to write over a partition table or file system found on it")
+	fs.StringArrayVar(&cfg.DestroyData, "destroy-data", nil, "repeat a device path (--device or a neighbour's device=) to write over the data found on it; repeatable, one device each")
 	fs.Var(choiceValue{&cfg.Workload, []string{bench.WorkloadWAL, bench.WorkloadFio}}, "workload", "wal (etcd's WAL) or fio (fio's recipe)")
 	fs.Var(durationValue{&cfg.Duration, false}, "duration", "length of the measured phase, after --warmup")
 	fs.Int64Var(&cfg.Ops, "ops", 0, "stop after this many Saves (closed loop) or proposals (--rate)")

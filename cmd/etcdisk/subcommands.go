@@ -227,10 +227,12 @@ func infoDevice(dev string, stdout, stderr io.Writer) int {
 	switch {
 	case f.InUse():
 		fmt.Fprintln(stdout, "etcdisk run --device: refused (in use; nothing overrides this)")
+	case f.ReadOnly():
+		fmt.Fprintln(stdout, "etcdisk run --device: refused (read-only; nothing overrides this)")
 	case f.HasData():
 		fmt.Fprintf(stdout, "etcdisk run --device: refused unless --destroy-data=%s\n", dev)
 	default:
-		fmt.Fprintln(stdout, "etcdisk run --device: would write (nothing found on it)")
+		fmt.Fprintln(stdout, "etcdisk run --device: would write (nothing found in the guarded windows)")
 	}
 	return exitPass
 }

@@ -27,6 +27,7 @@ type Options struct {
 	SizeMiB    int  // image size; 0 = 64
 	SectorSize int  // logical block size (losetup --sector-size); 0 = 512
 	PartScan   bool // losetup --partscan: partitions appear as loopNpM
+	ReadOnly   bool // losetup --read-only
 }
 
 // Device is an attached loop device.
@@ -68,6 +69,9 @@ func New(t testing.TB, o Options) *Device {
 	}
 	if o.PartScan {
 		args = append(args, "--partscan")
+	}
+	if o.ReadOnly {
+		args = append(args, "--read-only")
 	}
 	args = append(args, img)
 	out, err := exec.Command("losetup", args...).CombinedOutput()
@@ -180,6 +184,17 @@ func WriteAt(t testing.TB, dev string, p []byte, off int64) {
 	if err := f.Sync(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// WriteFileAt writes the whole of file (an image a tool formatted) at off
+// of dev.
+func WriteFileAt(t testing.TB, dev, file string, off int64) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	WriteAt(t, dev, b, off)
 }
 
 // Size returns the size of a block device in bytes.

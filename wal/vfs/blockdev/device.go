@@ -225,6 +225,10 @@ func (d *Device) WriteUnit() int { return int(d.unit) }
 // RegionSize returns the bytes of each region.
 func (d *Device) RegionSize() int64 { return d.regionSize }
 
+// Fd is the device's file descriptor (for whole-device ioctls such as
+// ZeroOut).
+func (d *Device) Fd() uintptr { return d.dev.Fd() }
+
 // Regions returns how many regions the device holds.
 func (d *Device) Regions() int { return d.regions }
 
@@ -679,7 +683,7 @@ func (f *file) Fallocate(off, length int64) error {
 			if f.d.regular {
 				err = zeroRange(f.d.dev.Fd(), base+from, to-from)
 			} else {
-				err = zeroOut(f.d.dev.Fd(), base+from, to-from)
+				err = ZeroOut(f.d.dev.Fd(), base+from, to-from)
 			}
 			if err != nil {
 				return f.err("fallocate", err)

@@ -24,9 +24,11 @@ func deviceGeometry(fd uintptr) (size int64, lbs int, err error) {
 	return int64(sz), l, nil
 }
 
-// zeroOut writes zeros to [off, off+length) of a block device
-// (ioctl(BLKZEROOUT): the device's write-zeroes command where it has one).
-func zeroOut(fd uintptr, off, length int64) error {
+// ZeroOut writes zeros to [off, off+length) of the block device open as
+// fd (ioctl(BLKZEROOUT): the device's write-zeroes command where it has
+// one; the kernel writes zero pages where it has none). off and length
+// are multiples of the logical block size.
+func ZeroOut(fd uintptr, off, length int64) error {
 	r := [2]uint64{uint64(off), uint64(length)}
 	for {
 		_, _, e := unix.Syscall(unix.SYS_IOCTL, fd, unix.BLKZEROOUT, uintptr(unsafe.Pointer(&r)))
