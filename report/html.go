@@ -209,7 +209,7 @@ func newHTMLView(r *Result) (*htmlView, error) {
 		"Write cache", env.WriteCache,
 		"Block size", blocks,
 		"Free space", htmlIf(env.FreeBytes > 0, humanize.IBytes(env.FreeBytes)),
-		"etcdisk", htmlJoin(" ", env.Build(), htmlParen(env.GoVersion)),
+		"etcdisk", env.Build(),
 	)
 
 	for _, name := range sortedMetricNames(r) {

@@ -250,7 +250,8 @@ type IntervalMetric struct {
 }
 
 // Build says which etcdisk made the result, as `etcdisk version` says it:
-// the version, then the revision, dirty flag and commit time when known.
+// the version, then the revision, dirty flag, commit time and Go version
+// when known.
 func (e Environment) Build() string {
-	return buildinfo.Describe(e.Version, e.Revision, e.Modified, e.RevisionTime)
+	return buildinfo.Describe(e.Version, e.Revision, e.Modified, e.RevisionTime, e.GoVersion)
 }

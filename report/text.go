@@ -275,9 +275,6 @@ func writeRunSummary(b *bytes.Buffer, r *Result) {
 	}
 	fmt.Fprintf(tw, "\t%s\n", strings.Join(dev, ", "))
 	host := fmt.Sprintf("%s, kernel %s, %d CPUs, etcdisk %s", orDash(e.Hostname), orDash(e.Kernel), e.CPUs, e.Build())
-	if e.GoVersion != "" {
-		host += " (" + e.GoVersion + ")"
-	}
 	if !r.StartTime.IsZero() {
 		host += ", started " + r.StartTime.UTC().Format(time.RFC3339)
 	}

@@ -45,9 +45,9 @@ func TestMakeBuildStampsVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	line := strings.TrimSpace(string(out))
-	m := regexp.MustCompile(`^etcdisk (\S+) \(revision ([0-9a-f]{12})(, modified)?, \S+\)$`).FindStringSubmatch(line)
+	m := regexp.MustCompile(`^etcdisk (\S+) \(revision ([0-9a-f]{12})(, modified)?, \S+, go\S+\)$`).FindStringSubmatch(line)
 	if m == nil {
-		t.Fatalf("version %q: want etcdisk VERSION (revision HASH[, modified], TIME)", line)
+		t.Fatalf("version %q: want etcdisk VERSION (revision HASH[, modified], TIME, GOVERSION)", line)
 	}
 	if m[2] != head[:12] {
 		t.Errorf("revision %s, want HEAD %s", m[2], head)

@@ -22,6 +22,8 @@ type Info struct {
 	Modified bool
 	// Time is the commit time of Revision, RFC 3339.
 	Time string
+	// GoVersion is the Go toolchain that built the binary.
+	GoVersion string
 }
 
 // The commit, set at link time for builds where go build records none (a
@@ -52,6 +54,7 @@ func Read(version string) Info {
 func fromBuildInfo(bi *debug.BuildInfo, stamped stamp) Info {
 	info := Info{Version: stamped.Version}
 	if bi != nil {
+		info.GoVersion = bi.GoVersion
 		if info.Version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			info.Version = bi.Main.Version
 		}
@@ -76,14 +79,16 @@ func fromBuildInfo(bi *debug.BuildInfo, stamped stamp) Info {
 }
 
 // String is the one line `etcdisk version` prints after "etcdisk ":
-// "v1.2.0", "devel (revision 0123456789ab, modified, 2026-11-29T06:00:00Z)".
+// "v1.2.0 (go1.26.8)",
+// "devel (revision 0123456789ab, modified, 2026-11-29T06:00:00Z, go1.26.8)".
 func (i Info) String() string {
-	return Describe(i.Version, i.Revision, i.Modified, i.Time)
+	return Describe(i.Version, i.Revision, i.Modified, i.Time, i.GoVersion)
 }
 
-// Describe formats a version and its VCS details as String does; results
-// carry the same fields, so their reports say it the same way.
-func Describe(version, revision string, modified bool, time string) string {
+// Describe formats a version, its VCS details and Go version as String
+// does; results carry the same fields, so their reports say it the same
+// way.
+func Describe(version, revision string, modified bool, time, goVersion string) string {
 	if version == "" {
 		version = "-"
 	}
@@ -96,6 +101,9 @@ func Describe(version, revision string, modified bool, time string) string {
 	}
 	if time != "" && revision != "" {
 		extra = append(extra, time)
+	}
+	if goVersion != "" {
+		extra = append(extra, goVersion)
 	}
 	if len(extra) == 0 {
 		return version
