@@ -61,15 +61,25 @@ const promNeighborFamily = "neighbor_op_duration_seconds"
 // its count.
 func WritePrometheus(w io.Writer, r *Result) error {
 	bw := bufio.NewWriter(w)
-	for _, mf := range promFamilies(r) {
-		if len(mf.Metric) == 0 {
-			continue
-		}
+	for _, mf := range PrometheusFamilies(r) {
 		if _, err := expfmt.MetricFamilyToText(bw, mf); err != nil {
 			return fmt.Errorf("prometheus: %w", err)
 		}
 	}
 	return bw.Flush()
+}
+
+// PrometheusFamilies returns the families WritePrometheus writes, for
+// encoders other than the text one (a Pushgateway client). Families with
+// no series are left out.
+func PrometheusFamilies(r *Result) []*dto.MetricFamily {
+	var out []*dto.MetricFamily
+	for _, mf := range promFamilies(r) {
+		if len(mf.Metric) > 0 {
+			out = append(out, mf)
+		}
+	}
+	return out
 }
 
 func promFamilies(r *Result) []*dto.MetricFamily {
