@@ -6,12 +6,28 @@ BENCHTIME ?= 1s
 
 .PHONY: build test race bench lint fuzz fuzz-short clean
 
-build: ## the binary, in bin/
-	$(GO) build -o bin/etcdisk ./cmd/etcdisk
+# The version `etcdisk version` and every result carry: git describe of the
+# checkout, and the commit hash, dirty flag and commit time. go build
+# records the commit itself (-buildvcs) in a plain clone, but not in a git
+# worktree nor under GOFLAGS=-buildvcs=false, so they are passed at link
+# time as well. Outside a git checkout the binary says "devel" (or its
+# module version) and no commit.
+# NB: ":=", not "?=": an environment variable of the same name (CI's own
+# VERSION or LDFLAGS) must not leak into the binary; `make build
+# VERSION=v1.2.3` still overrides.
+BIN        := bin/etcdisk
+BUILDVCS   := $(shell git rev-parse --is-inside-work-tree >/dev/null 2>&1 && echo true || echo auto)
+VERSION    := $(shell git describe --tags --always --dirty 2>/dev/null)
+GIT_REV    := $(shell git rev-parse HEAD 2>/dev/null)
+BUILDPKG   := github.com/etcdisk/etcdisk/internal/buildinfo
+GO_LDFLAGS := $(if $(VERSION),-X main.version=$(VERSION)) \
+  $(if $(GIT_REV),-X $(BUILDPKG).revision=$(GIT_REV) \
+    -X $(BUILDPKG).modified=$(shell test -z "$$(git status --porcelain 2>/dev/null)" && echo false || echo true) \
+    -X $(BUILDPKG).commitTime=$(shell TZ=UTC0 git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd 2>/dev/null))
 
-# NB: -p 1 runs one package at a time: the end-to-end tests measure real
-# latencies (a FUSE disk with known delays) and must not share the disk with
-# another package's load.
+build: ## the binary, in bin/ (BIN=path to put it elsewhere)
+	$(GO) build -buildvcs=$(BUILDVCS) -ldflags "$(GO_LDFLAGS)" -o $(BIN) ./cmd/etcdisk
+
 test: lint ## everything CI runs: vet, gofmt, the tests, a short fuzz pass
 	$(GO) test -p 1 -count=1 $(PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=2000x

@@ -206,7 +206,7 @@ func differences(base, cur *Result) []Difference {
 	add("loop device", strconv.FormatBool(be.Loop), strconv.FormatBool(ce.Loop))
 	add("kernel", be.Kernel, ce.Kernel)
 	add("cpus", strconv.Itoa(be.CPUs), strconv.Itoa(ce.CPUs))
-	add("etcdisk version", be.Version, ce.Version)
+	add("etcdisk version", be.Build(), ce.Build())
 	bc, cc := base.Config, cur.Config
 	add("workload", bc.Workload, cc.Workload)
 	add("rate", strconv.FormatFloat(bc.Rate, 'f', -1, 64), strconv.FormatFloat(cc.Rate, 'f', -1, 64))

@@ -85,6 +85,7 @@ func buildExportTestResult() (*Result, error) {
 		},
 		Environment: Environment{
 			Hostname: "etcd-node-3", Kernel: "6.18.0-amd64", CPUs: 8, Version: "v0.1.0", GoVersion: "go1.26.8",
+			Revision: "9ad668a0c3d4e5f60718293a4b5c6d7e8f901234", RevisionTime: "2026-11-29T06:28:00Z",
 			Path: "/var/lib/etcd-test", Filesystem: "ext4", MountPoint: "/var/lib", MountOptions: "rw,relatime",
 			MountSource: "/dev/nvme0n1p3", Device: "nvme0n1", DeviceModel: "Samsung SSD 980 PRO 1TB",
 			Rotational: new(bool), Scheduler: "none", WriteCache: "write back", LogicalBlock: 512, PhysicalBlock: 512,

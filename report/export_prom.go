@@ -40,29 +40,46 @@ const promNeighborFamily = "neighbor_op_duration_seconds"
 //     ..._backend_commit_...), etcdisk_proposal_commit_duration_seconds, and
 //     etcdisk_neighbor_op_duration_seconds{neighbor=...} per neighbour, so
 //     histogram_quantile and etcd's dashboard queries work unchanged;
-//   - exact HDR quantiles: etcdisk_latency_seconds{metric,quantile} (0 is
-//     the minimum, 1 the maximum), etcdisk_latency_mean_seconds, the 95%
-//     confidence bounds etcdisk_latency_ci_{lower,upper}_seconds and
+//   - the exact HDR quantiles as a summary, etcdisk_latency_seconds{metric,
+//     quantile} with _sum and _count (quantile 0 is the minimum, 1 the
+//     maximum), etcdisk_latency_mean_seconds, the 95% confidence bounds
+//     etcdisk_latency_ci_{lower,upper}_seconds{metric,percentile} and
 //     etcdisk_latency_slow_operations{metric,over_seconds};
-//   - the checks (etcdisk_target_seconds, etcdisk_check_outcome), the
-//     verdict (etcdisk_verdict{verdict="pass"} 1, the others 0) and the run
-//     (etcdisk_run_timestamp_seconds, etcdisk_run_duration_seconds,
-//     etcdisk_stalls, etcdisk_warnings, neighbour throughput).
+//   - the checks (etcdisk_target_seconds and etcdisk_check_outcome, by
+//     metric and percentile), the verdict (etcdisk_verdict{verdict="pass"}
+//     1, the others 0), the build (etcdisk_build_info{version,revision,
+//     modified,goversion} 1) and the run (etcdisk_run_timestamp_seconds,
+//     etcdisk_run_duration_seconds, etcdisk_stalls, etcdisk_warnings,
+//     neighbour throughput).
+//
+// It passes promtool check metrics (client_golang's promlint): a
+// "quantile" label only on the summary, units in the names, HELP and TYPE
+// for every family.
 //
 // Buckets are counted by PromBucketCounts (a value recorded exactly on a
 // bound lands in that bound's bucket); _sum is the histogram's mean times
 // its count.
 func WritePrometheus(w io.Writer, r *Result) error {
 	bw := bufio.NewWriter(w)
-	for _, mf := range promFamilies(r) {
-		if len(mf.Metric) == 0 {
-			continue
-		}
+	for _, mf := range PrometheusFamilies(r) {
 		if _, err := expfmt.MetricFamilyToText(bw, mf); err != nil {
 			return fmt.Errorf("prometheus: %w", err)
 		}
 	}
 	return bw.Flush()
+}
+
+// PrometheusFamilies returns the families WritePrometheus writes, for
+// encoders other than the text one (a Pushgateway client). Families with
+// no series are left out.
+func PrometheusFamilies(r *Result) []*dto.MetricFamily {
+	var out []*dto.MetricFamily
+	for _, mf := range promFamilies(r) {
+		if len(mf.Metric) > 0 {
+			out = append(out, mf)
+		}
+	}
+	return out
 }
 
 func promFamilies(r *Result) []*dto.MetricFamily {
@@ -107,44 +124,8 @@ func promFamilies(r *Result) []*dto.MetricFamily {
 		mf.Metric = append(mf.Metric, &dto.Metric{Label: labels, Histogram: promHistogram(h)})
 	}
 
-	lat := promFamily(PromPrefix+"latency_seconds", "Exact latency quantile from the HDR histogram (quantile 0 is the minimum, 1 the maximum).", dto.MetricType_GAUGE)
-	mean := promFamily(PromPrefix+"latency_mean_seconds", "Mean latency.", dto.MetricType_GAUGE)
-	ciLo := promFamily(PromPrefix+"latency_ci_lower_seconds", "Lower bound of the 95% confidence interval of the quantile (order statistics).", dto.MetricType_GAUGE)
-	ciHi := promFamily(PromPrefix+"latency_ci_upper_seconds", "Upper bound of the 95% confidence interval of the quantile; the maximum observed when unbounded.", dto.MetricType_GAUGE)
-	ciOK := promFamily(PromPrefix+"latency_ci_bounded", "1 when there were enough samples for the upper confidence bound to exist.", dto.MetricType_GAUGE)
-	slow := promFamily(PromPrefix+"latency_slow_operations", "Operations slower than over_seconds (0.1: etcd's heartbeat interval; 1: its slow fdatasync warning and election timeout).", dto.MetricType_GAUGE)
-	for _, name := range names {
-		m := r.Metrics[name]
-		for _, q := range []struct {
-			q  string
-			ns int64
-		}{{"0", m.MinNs}, {"0.5", m.P50Ns}, {"0.9", m.P90Ns}, {"0.99", m.P99Ns}, {"0.999", m.P999Ns}, {"1", m.MaxNs}} {
-			gauge(lat, promSeconds(q.ns), "metric", name, "quantile", q.q)
-		}
-		gauge(mean, promSeconds(m.MeanNs), "metric", name)
-		for _, ci := range []struct {
-			q  string
-			iv Interval95
-		}{{"0.99", m.P99CI}, {"0.999", m.P999CI}} {
-			gauge(ciLo, promSeconds(ci.iv.LowNs), "metric", name, "quantile", ci.q)
-			gauge(ciHi, promSeconds(ci.iv.HighNs), "metric", name, "quantile", ci.q)
-			gauge(ciOK, promBool(ci.iv.Bounded), "metric", name, "quantile", ci.q)
-		}
-		gauge(slow, float64(m.Over100ms), "metric", name, "over_seconds", "0.1")
-		gauge(slow, float64(m.Over1s), "metric", name, "over_seconds", "1")
-	}
-	fams = append(fams, lat, mean, ciLo, ciHi, ciOK, slow)
-
-	target := promFamily(PromPrefix+"target_seconds", "etcd's latency target for the quantile of the metric.", dto.MetricType_GAUGE)
-	outcome := promFamily(PromPrefix+"check_outcome", "Outcome of a check: 1 for the outcome it had, 0 for the others.", dto.MetricType_GAUGE)
-	for _, c := range r.Checks {
-		q := promQuantileLabel(c.Quantile)
-		gauge(target, promSeconds(c.TargetNs), "metric", c.Metric, "quantile", q)
-		for _, o := range []string{VerdictPass, VerdictFail, VerdictInconclusive} {
-			gauge(outcome, promBool(c.Outcome == o), "metric", c.Metric, "quantile", q, "outcome", o)
-		}
-	}
-	fams = append(fams, target, outcome)
+	fams = append(fams, promLatencyFamilies(r, names, with)...)
+	fams = append(fams, promCheckFamilies(r, gauge)...)
 
 	verdict := promFamily(PromPrefix+"verdict", "Verdict of the run: 1 for the verdict it had, 0 for the others.", dto.MetricType_GAUGE)
 	for _, v := range []string{VerdictPass, VerdictFail, VerdictInconclusive, VerdictError} {
@@ -160,7 +141,10 @@ func promFamilies(r *Result) []*dto.MetricFamily {
 	gauge(stalls, float64(len(r.Stalls)))
 	warns := promFamily(PromPrefix+"warnings", "Warnings about the run or the environment (see the report).", dto.MetricType_GAUGE)
 	gauge(warns, float64(len(r.Warnings)+len(r.Environment.Warnings)))
-	fams = append(fams, verdict, ts, dur, stalls, warns)
+	build := promFamily(PromPrefix+"build_info", "The etcdisk that made the result: its version, the commit it was built from and whether that checkout had uncommitted changes.", dto.MetricType_GAUGE)
+	gauge(build, 1, "version", r.Environment.Version, "revision", r.Environment.Revision,
+		"modified", strconv.FormatBool(r.Environment.Modified), "goversion", r.Environment.GoVersion)
+	fams = append(fams, verdict, ts, dur, stalls, warns, build)
 
 	nbw := promFamily(PromPrefix+"neighbor_bytes_per_second", "Throughput a noisy neighbour achieved.", dto.MetricType_GAUGE)
 	nbi := promFamily(PromPrefix+"neighbor_ops_per_second", "Operations per second a noisy neighbour achieved.", dto.MetricType_GAUGE)
@@ -214,11 +198,6 @@ func promSanitize(s string) string {
 		}
 		return '_'
 	}, s)
-}
-
-func promQuantileLabel(q float64) string {
-	// Checks carry quantiles as 0-100 (99); Prometheus labels as 0-1.
-	return strconv.FormatFloat(q/100, 'g', 10, 64)
 }
 
 func promSeconds(ns int64) float64 { return float64(ns) / float64(time.Second) }

@@ -30,6 +30,21 @@ func promLabels(m *dto.Metric) map[string]string {
 	return out
 }
 
+// promSummaryQuantile returns quantile q of a summary series.
+func promSummaryQuantile(t *testing.T, m *dto.Metric, q float64) float64 {
+	t.Helper()
+	if m.GetSummary() == nil {
+		t.Fatalf("%v: not a summary", promLabels(m))
+	}
+	for _, sq := range m.GetSummary().GetQuantile() {
+		if sq.GetQuantile() == q {
+			return sq.GetValue()
+		}
+	}
+	t.Fatalf("%v: no quantile %v", promLabels(m), q)
+	return 0
+}
+
 // promFind returns the one series of family name whose labels include kv.
 func promFind(t *testing.T, fams map[string]*dto.MetricFamily, name string, kv ...string) *dto.Metric {
 	t.Helper()
@@ -105,7 +120,7 @@ func TestWritePrometheusKnownHistogram(t *testing.T) {
 		t.Errorf("_sum %v, want 0.042 s within HDR precision", sum)
 	}
 
-	p99 := promFind(t, fams, "etcdisk_latency_seconds", "metric", MetricWALFdatasync, "quantile", "0.99").GetGauge().GetValue()
+	p99 := promSummaryQuantile(t, promFind(t, fams, "etcdisk_latency_seconds", "metric", MetricWALFdatasync), 0.99)
 	if want := float64(r.Metrics[MetricWALFdatasync].P99Ns) / 1e9; p99 != want || math.Abs(p99-0.02) > 0.02*0.001 {
 		t.Errorf("p99 gauge %v, want %v (~20 ms)", p99, want)
 	}
@@ -114,7 +129,7 @@ func TestWritePrometheusKnownHistogram(t *testing.T) {
 			t.Errorf("etcdisk_verdict{verdict=%q} %v, want %v", v, got, want)
 		}
 	}
-	if got := promFind(t, fams, "etcdisk_target_seconds", "metric", MetricWALFdatasync, "quantile", "0.99").GetGauge().GetValue(); got != 0.01 {
+	if got := promFind(t, fams, "etcdisk_target_seconds", "metric", MetricWALFdatasync, "percentile", "99").GetGauge().GetValue(); got != 0.01 {
 		t.Errorf("target %v, want 0.01", got)
 	}
 	if got := promFind(t, fams, "etcdisk_check_outcome", "metric", MetricWALFdatasync, "outcome", "fail").GetGauge().GetValue(); got != 1 {
@@ -157,12 +172,16 @@ func TestWritePrometheusRoundTrip(t *testing.T) {
 		if int64(got.GetSampleCount()) != m.Count || math.Abs(got.GetSampleSum()-float64(m.MeanNs*m.Count)/1e9) > got.GetSampleSum()*1e-3 {
 			t.Errorf("%s: count %d sum %v, want %d and ~%v", name, got.GetSampleCount(), got.GetSampleSum(), m.Count, float64(m.MeanNs*m.Count)/1e9)
 		}
-		for q, ns := range map[string]int64{"0": m.MinNs, "0.5": m.P50Ns, "0.9": m.P90Ns, "0.99": m.P99Ns, "0.999": m.P999Ns, "1": m.MaxNs} {
-			if g := promFind(t, fams, "etcdisk_latency_seconds", "metric", name, "quantile", q).GetGauge().GetValue(); g != float64(ns)/1e9 {
-				t.Errorf("%s quantile %s: %v, want %v", name, q, g, float64(ns)/1e9)
+		sum := promFind(t, fams, "etcdisk_latency_seconds", "metric", name)
+		if sum.GetSummary().GetSampleCount() != uint64(m.Count) {
+			t.Errorf("%s summary _count %d, want %d", name, sum.GetSummary().GetSampleCount(), m.Count)
+		}
+		for q, ns := range map[float64]int64{0: m.MinNs, 0.5: m.P50Ns, 0.9: m.P90Ns, 0.99: m.P99Ns, 0.999: m.P999Ns, 1: m.MaxNs} {
+			if g := promSummaryQuantile(t, sum, q); g != float64(ns)/1e9 {
+				t.Errorf("%s quantile %v: %v, want %v", name, q, g, float64(ns)/1e9)
 			}
 		}
-		hi := promFind(t, fams, "etcdisk_latency_ci_upper_seconds", "metric", name, "quantile", "0.99").GetGauge().GetValue()
+		hi := promFind(t, fams, "etcdisk_latency_ci_upper_seconds", "metric", name, "percentile", "99").GetGauge().GetValue()
 		if hi != float64(m.P99CI.HighNs)/1e9 {
 			t.Errorf("%s: p99 CI upper %v, want %v", name, hi, float64(m.P99CI.HighNs)/1e9)
 		}

@@ -61,6 +61,29 @@ func Render(w io.Writer, r *Result, format string) error {
 	return err
 }
 
+// RenderFile renders r in format (as Render does) and replaces path with
+// it atomically: the bytes go to a temporary file in path's directory,
+// which is synced and renamed over path, so a reader (node_exporter's
+// textfile collector) sees the old file or the new one, never half of one.
+// Nothing is written when r cannot be rendered.
+func RenderFile(path string, r *Result, format string) error {
+	var b bytes.Buffer
+	if err := Render(&b, r, format); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, b.Bytes())
+}
+
+// writeFileAtomic replaces path with data through a temporary file in
+// path's own directory (renameio would otherwise pick the system's
+// temporary directory when it shares the file system): the rename is then
+// always possible, and nothing of etcdisk's lands outside the directory
+// asked for. The temporary name starts with a dot and has a random
+// suffix, so no textfile collector (which reads *.prom) picks it up.
+func writeFileAtomic(path string, data []byte) error {
+	return renameio.WriteFile(path, data, 0o644, renameio.WithTempDir(filepath.Dir(path)))
+}
+
 // writeAllHgrm concatenates the distributions of every metric that has a
 // histogram.
 func writeAllHgrm(w io.Writer, r *Result) error {
@@ -149,7 +172,7 @@ func WriteAll(dir string, r *Result) error {
 		return err
 	}
 	for _, f := range files {
-		if err := renameio.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
 			return fmt.Errorf("write %s: %w", f.name, err)
 		}
 	}

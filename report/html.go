@@ -209,7 +209,7 @@ func newHTMLView(r *Result) (*htmlView, error) {
 		"Write cache", env.WriteCache,
 		"Block size", blocks,
 		"Free space", htmlIf(env.FreeBytes > 0, humanize.IBytes(env.FreeBytes)),
-		"etcdisk", htmlJoin(" ", env.Version, htmlParen(env.GoVersion)),
+		"etcdisk", env.Build(),
 	)
 
 	for _, name := range sortedMetricNames(r) {
@@ -255,7 +255,7 @@ func newHTMLView(r *Result) (*htmlView, error) {
 	}
 	v.Warnings = append(append([]string(nil), r.Warnings...), env.Warnings...)
 	v.Footer = fmt.Sprintf("%s, result schema %d. Latencies are recorded in HDR histograms (3 significant digits); "+
-		"confidence intervals are 95%% intervals from order statistics.", htmlJoin(" ", "etcdisk", env.Version), r.Schema)
+		"confidence intervals are 95%% intervals from order statistics.", htmlJoin(" ", "etcdisk", env.Build()), r.Schema)
 	return v, nil
 }
 

@@ -6,7 +6,11 @@
 // test, and it imports no engine package.
 package report
 
-import "time"
+import (
+	"time"
+
+	"github.com/etcdisk/etcdisk/internal/buildinfo"
+)
 
 // Schema is the version of the JSON document. Bump it on incompatible changes.
 const Schema = 1
@@ -131,10 +135,16 @@ type Config struct {
 
 // Environment describes where the run happened.
 type Environment struct {
-	Hostname      string   `json:"hostname"`
-	Kernel        string   `json:"kernel"`
-	CPUs          int      `json:"cpus"`
-	Version       string   `json:"etcdisk_version"`
+	Hostname string `json:"hostname"`
+	Kernel   string `json:"kernel"`
+	CPUs     int    `json:"cpus"`
+	Version  string `json:"etcdisk_version"`
+	// The commit etcdisk was built from, when go build recorded it (a
+	// build from a git checkout): the full hash, uncommitted changes, the
+	// commit time (RFC 3339).
+	Revision      string   `json:"vcs_revision,omitempty"`
+	Modified      bool     `json:"vcs_modified,omitempty"`
+	RevisionTime  string   `json:"vcs_time,omitempty"`
 	GoVersion     string   `json:"go_version"`
 	Path          string   `json:"path"` // the directory or device measured
 	Filesystem    string   `json:"filesystem,omitempty"`
@@ -237,4 +247,11 @@ type IntervalMetric struct {
 	P99Ns     int64  `json:"p99_ns"`
 	MaxNs     int64  `json:"max_ns"`
 	Histogram string `json:"histogram,omitempty"`
+}
+
+// Build says which etcdisk made the result, as `etcdisk version` says it:
+// the version, then the revision, dirty flag, commit time and Go version
+// when known.
+func (e Environment) Build() string {
+	return buildinfo.Describe(e.Version, e.Revision, e.Modified, e.RevisionTime, e.GoVersion)
 }

@@ -274,10 +274,7 @@ func writeRunSummary(b *bytes.Buffer, r *Result) {
 		dev = append(dev, "virtual disk")
 	}
 	fmt.Fprintf(tw, "\t%s\n", strings.Join(dev, ", "))
-	host := fmt.Sprintf("%s, kernel %s, %d CPUs, etcdisk %s", orDash(e.Hostname), orDash(e.Kernel), e.CPUs, orDash(e.Version))
-	if e.GoVersion != "" {
-		host += " (" + e.GoVersion + ")"
-	}
+	host := fmt.Sprintf("%s, kernel %s, %d CPUs, etcdisk %s", orDash(e.Hostname), orDash(e.Kernel), e.CPUs, e.Build())
 	if !r.StartTime.IsZero() {
 		host += ", started " + r.StartTime.UTC().Format(time.RFC3339)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/etcdisk/etcdisk/internal/buildinfo"
 	"github.com/etcdisk/etcdisk/report"
 )
 
@@ -302,6 +303,7 @@ func (o Options) Probe(path, version string) report.Environment {
 		GoVersion: runtime.Version(),
 		Path:      path,
 	}
+	setBuild(&env, version)
 	env.Hostname, _ = os.Hostname()
 	if abs, err := filepath.Abs(path); err == nil {
 		env.Path = abs
@@ -370,6 +372,13 @@ func kernel() string {
 	return unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:])
 }
 
+// setBuild records the commit the running etcdisk was built from: it is
+// part of where the run happened, as the Go version is.
+func setBuild(env *report.Environment, version string) {
+	b := buildinfo.Read(version)
+	env.Revision, env.Modified, env.RevisionTime = b.Revision, b.Modified, b.Time
+}
+
 // ProbeDevice describes the environment of a run on a raw block device.
 func ProbeDevice(dev, version string) report.Environment {
 	env := report.Environment{
@@ -379,6 +388,7 @@ func ProbeDevice(dev, version string) report.Environment {
 		GoVersion: runtime.Version(),
 		Path:      dev,
 	}
+	setBuild(&env, version)
 	env.Hostname, _ = os.Hostname()
 	if d, err := (Options{}).DeviceByPath(dev); err == nil {
 		fillDevice(&env, d)

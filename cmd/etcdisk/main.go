@@ -12,8 +12,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
+
+	"github.com/etcdisk/etcdisk/internal/buildinfo"
 )
 
 // Exit codes (the contract).
@@ -24,19 +25,11 @@ const (
 	exitInconclusive = 3
 )
 
-// version is set at build time with -ldflags "-X main.version=..."; else
-// the module version from the build info.
+// version is set at link time with -ldflags "-X main.version=..." (make
+// build passes git describe); else the module version from the build info.
 var version = ""
 
-func etcdiskVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
+func etcdiskVersion() string { return buildinfo.Read(version).Version }
 
 const usage = `etcdisk tells, with evidence, whether etcd will be healthy on a disk.
 
@@ -119,6 +112,6 @@ func cmdVersion(_ context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "etcdisk version: takes no arguments\n")
 		return exitError
 	}
-	fmt.Fprintf(stdout, "etcdisk %s\n", etcdiskVersion())
+	fmt.Fprintf(stdout, "etcdisk %s\n", buildinfo.Read(version))
 	return exitPass
 }

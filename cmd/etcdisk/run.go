@@ -94,6 +94,13 @@ folder unless dir= or device= says otherwise):
   the neighbour's rate from 4 MiB/s (50 IOPS with iops=) until the WAL p99
   misses its target, then bisects 3 times; each step is a full --duration run.
 
+Prometheus (README, "Prometheus and Grafana"): --prom-file PATH writes the
+Prometheus export to PATH through a temporary file renamed over it, so
+node_exporter's textfile collector never reads half a file; a file that
+cannot be written exits 2, as --out does. --push URL sends it to a
+Pushgateway (PUT URL/metrics/job/etcdisk/instance/HOST); a failed push is a
+warning on stderr and leaves the exit code to the verdict.
+
 Scenarios (--scenario NAME):
 %s
 Examples:
@@ -103,6 +110,8 @@ Examples:
   etcdisk run --rate 500 --arrivals poisson --value-size kubernetes
   etcdisk run --output json > result.json        # one JSON document on stdout
   etcdisk run --out results/                     # result.json and every export
+  etcdisk run --dir /var/lib/etcd --prom-file /var/lib/node_exporter/textfile/etcdisk.prom
+  etcdisk run --dir /var/lib/etcd --push http://pushgateway:9091
   etcdisk run --workload fio --dir /mnt/ssd      # fio's recipe, side by side
   etcdisk run --device /dev/nvme1n1 --duration 60s   # a bare device, checked first
   etcdisk run --device /dev/nvme1n1 --destroy-data=/dev/nvme1n1   # write over what is on it
@@ -121,7 +130,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var (
 		output   = "text"
 		progress = "auto"
-		outDir   string
+		outs     runOutputs
 	)
 	fs := newFlagSet("run")
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory on the disk to measure")
@@ -149,7 +158,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(durationValue{&cfg.BackendP99Target, false}, "backend-p99-target", "backend commit p99 target")
 	fs.Var(durationValue{&cfg.Warmup, true}, "warmup", "warm-up before measuring, excluded from the results")
 	fs.Var(choiceValue{&output, []string{"text", "json"}}, "output", "report format on stdout")
-	fs.StringVar(&outDir, "out", "", "also write result.json and every export into this directory")
+	outs.flags(fs)
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the run folder for inspection")
 	fs.Var(choiceValue{&progress, []string{"auto", "always", "never"}}, "progress", "live progress line on stderr (auto: when on a terminal)")
 	segSize := int(cfg.SegmentSize)
@@ -184,10 +193,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := cfg.Validate(); err != nil {
 		return usageError(stderr, "run", err.Error())
 	}
-	if outDir != "" {
-		if err := os.MkdirAll(outDir, 0o755); err != nil {
-			return usageError(stderr, "run", fmt.Sprintf("cannot create --out directory: %v", err))
-		}
+	if err := outs.validate(); err != nil {
+		return usageError(stderr, "run", err.Error())
 	}
 	cfg.Log = stderr
 	if showProgress(progress, output, stdout, stderr) {
@@ -201,11 +208,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "etcdisk run: %v\n", err)
 		return exitError
 	}
-	if outDir != "" {
-		if werr := report.WriteAll(outDir, res); werr != nil {
-			fmt.Fprintf(stderr, "etcdisk run: cannot write results to %s: %v\n", outDir, werr)
-			return exitError
-		}
+	if !outs.writeFiles(res, stderr) {
+		return exitError
 	}
 	if cfg.Progress != nil {
 		clearLine(stderr)
@@ -220,10 +224,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "etcdisk run: %v\n", rerr)
 		return exitError
 	}
-	if outDir != "" {
-		abs, _ := filepath.Abs(outDir)
+	if outs.outDir != "" {
+		abs, _ := filepath.Abs(outs.outDir)
 		fmt.Fprintf(stderr, "etcdisk: results written to %s\n", abs)
 	}
+	outs.pushResult(ctx, res, stderr)
 	switch {
 	case errors.Is(err, bench.ErrInterrupted):
 		fmt.Fprintln(stderr, "etcdisk run: interrupted; the report above covers what was measured")

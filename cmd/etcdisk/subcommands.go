@@ -11,7 +11,7 @@ import (
 	"github.com/etcdisk/etcdisk/report"
 )
 
-const reportHelp = `Usage: etcdisk report RESULT.json [--format text|json|hgrm|hlog|prom|html]
+const reportHelp = `Usage: etcdisk report RESULT.json [--format text|json|hgrm|hlog|prom|html] [--write FILE] [--push URL]
 
 Re-renders a saved result: the same output as the run that made it.
 
@@ -24,28 +24,53 @@ Formats:
   prom   Prometheus text exposition for node_exporter's textfile collector
   html   a single-file HTML report with plots
 
+--write FILE puts the output in FILE instead of stdout, replaced atomically
+(a temporary file in FILE's directory renamed over it): node_exporter's
+textfile collector never reads half of it. --push URL sends the Prometheus
+export to a Pushgateway (PUT URL/metrics/job/etcdisk/instance/HOST); a
+failed push exits 2.
+
 Examples:
   etcdisk report result.json
-  etcdisk report result.json --format html > report.html
-  etcdisk report result.json --format prom > /var/lib/node_exporter/etcdisk.prom
+  etcdisk report result.json --format html --write report.html
+  etcdisk report result.json --format prom --write /var/lib/node_exporter/textfile/etcdisk.prom
+  etcdisk report result.json --push http://pushgateway:9091 --format json > /dev/null
 `
 
-func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	format := "text"
+func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	format, write, pushURL := "text", "", ""
 	fs := newFlagSet("report")
 	fs.StringVar(&format, "format", format, "text, json, hgrm (or hgrm:METRIC), hlog, prom or html")
+	fs.StringVar(&write, "write", "", "write to this file (replaced atomically) instead of stdout")
+	fs.StringVar(&pushURL, "push", "", "also push the Prometheus export to this Pushgateway")
 	if ok, code := parseFlags(fs, args, reportHelp, stdout, stderr); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {
 		return usageError(stderr, "report", "want exactly one RESULT.json")
 	}
-	r, err := report.ReadFile(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(stderr, "etcdisk report: %v\n", err)
-		return exitError
+	var target *pushTarget
+	if pushURL != "" {
+		var err error
+		if target, err = parsePushURL(pushURL); err != nil {
+			return usageError(stderr, "report", err.Error())
+		}
 	}
-	if err := report.Render(stdout, r, format); err != nil {
+	if write != "" {
+		if err := checkFileDir("--write", write); err != nil {
+			return usageError(stderr, "report", err.Error())
+		}
+	}
+	r, err := report.ReadFile(fs.Arg(0))
+	if err == nil && write != "" {
+		err = report.RenderFile(write, r, format)
+	} else if err == nil {
+		err = report.Render(stdout, r, format)
+	}
+	if err == nil && target != nil {
+		err = target.push(ctx, r)
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "etcdisk report: %v\n", err)
 		return exitError
 	}
