@@ -34,7 +34,7 @@ type Result struct {
 	Schema       int                `json:"schema"`
 	Verdict      string             `json:"verdict"`
 	Reason       string             `json:"reason,omitempty"`      // one line: why this verdict
-	Interrupted  bool               `json:"interrupted,omitempty"` // stopped by SIGINT/SIGTERM
+	Interrupted  bool               `json:"interrupted,omitempty"` // stopped by a signal (SIGHUP, SIGINT, SIGTERM, SIGQUIT)
 	Error        string             `json:"error,omitempty"`       // the error that ended the run
 	Workload     string             `json:"workload"`
 	Config       Config             `json:"config"`

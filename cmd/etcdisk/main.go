@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/etcdisk/etcdisk/internal/termsig"
 )
 
 // Exit codes (the contract).
@@ -87,7 +89,7 @@ func main() {
 	// before the run folder is removed: with SIGPIPE caught, writes fail
 	// with EPIPE instead and the run ends normally.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := termsig.NotifyContext(context.Background())
 	code := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -103,6 +103,7 @@ Examples:
   etcdisk run --rate 500 --arrivals poisson --value-size kubernetes
   etcdisk run --output json > result.json        # one JSON document on stdout
   etcdisk run --out results/                     # result.json and every export
+  etcdisk run --out results/ --force             # replace the results of an earlier run
   etcdisk run --workload fio --dir /mnt/ssd      # fio's recipe, side by side
   etcdisk run --device /dev/nvme1n1 --duration 60s   # a bare device, checked first
   etcdisk run --device /dev/nvme1n1 --destroy-data=/dev/nvme1n1   # write over what is on it
@@ -122,6 +123,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		output   = "text"
 		progress = "auto"
 		outDir   string
+		force    bool
 	)
 	fs := newFlagSet("run")
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory on the disk to measure")
@@ -149,7 +151,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(durationValue{&cfg.BackendP99Target, false}, "backend-p99-target", "backend commit p99 target")
 	fs.Var(durationValue{&cfg.Warmup, true}, "warmup", "warm-up before measuring, excluded from the results")
 	fs.Var(choiceValue{&output, []string{"text", "json"}}, "output", "report format on stdout")
-	fs.StringVar(&outDir, "out", "", "also write result.json and every export into this directory")
+	fs.StringVar(&outDir, "out", "", "also write result.json and every export into this directory (checked writable before measuring)")
+	fs.BoolVar(&force, "force", false, "with --out: replace a result.json (and its exports) already in the directory")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the run folder for inspection")
 	fs.Var(choiceValue{&progress, []string{"auto", "always", "never"}}, "progress", "live progress line on stderr (auto: when on a terminal)")
 	segSize := int(cfg.SegmentSize)
@@ -185,8 +188,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "run", err.Error())
 	}
 	if outDir != "" {
-		if err := os.MkdirAll(outDir, 0o755); err != nil {
-			return usageError(stderr, "run", fmt.Sprintf("cannot create --out directory: %v", err))
+		if code := prepareOut(outDir, force, stderr); code != 0 {
+			return code
 		}
 	}
 	cfg.Log = stderr
@@ -226,13 +229,37 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case errors.Is(err, bench.ErrInterrupted):
-		fmt.Fprintln(stderr, "etcdisk run: interrupted; the report above covers what was measured")
+		fmt.Fprintf(stderr, "etcdisk run: interrupted (%v); the report above covers what was measured\n", context.Cause(ctx))
 		return exitError
 	case err != nil:
 		fmt.Fprintf(stderr, "etcdisk run: %v\n", err)
 		return exitError
 	}
 	return report.ExitCode(res)
+}
+
+// prepareOut makes sure the results of a run can be written to dir before
+// anything is written to the disk under test, so that a typo in --out does
+// not cost a whole run: it creates dir, creates and removes a probe file in
+// it, and refuses to replace the result.json of an earlier run unless force.
+// It returns 0, or the exit code after saying why on stderr.
+func prepareOut(dir string, force bool, stderr io.Writer) int {
+	existing := filepath.Join(dir, "result.json")
+	if _, err := os.Lstat(existing); err == nil && !force {
+		return usageError(stderr, "run", fmt.Sprintf("%s already exists: pass --force to replace it and its exports", existing))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usageError(stderr, "run", fmt.Sprintf("cannot create --out directory: %v", err))
+	}
+	probe, err := os.CreateTemp(dir, ".etcdisk-out-probe-*")
+	if err == nil {
+		err = errors.Join(probe.Close(), os.Remove(probe.Name()))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "etcdisk run: --out %s is not writable: %v\n", dir, err)
+		return exitError
+	}
+	return 0
 }
 
 func showProgress(mode, output string, stdout, stderr io.Writer) bool {
