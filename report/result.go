@@ -124,6 +124,7 @@ type Config struct {
 	SegmentSize        int64    `json:"segment_size"`
 	Neighbors          []string `json:"neighbors,omitempty"`
 	Scenario           string   `json:"scenario,omitempty"`
+	EtcdMetrics        string   `json:"etcd_metrics,omitempty"` // live-safe mode's member URL, password masked
 	P99TargetNs        int64    `json:"p99_target_ns"`
 	BackendP99TargetNs int64    `json:"backend_p99_target_ns"`
 	WarmupNs           int64    `json:"warmup_ns"`
