@@ -61,7 +61,7 @@ Examples:
   etcdisk run --rate 500 --output json        # open loop, 500 proposals/s
   etcdisk run --workload fio --dir /mnt/ssd   # fio's classic recipe, for comparison
 
-Exit codes: 0 PASS, 1 FAIL (a target missed), 2 error or bad usage,
+Exit codes: 0 PASS, 1 FAIL (a target missed), 2 error, bad usage or interrupted,
 3 INCONCLUSIVE (the p99's confidence interval straddles the target: run longer).
 
 Run 'etcdisk COMMAND --help' for a command's flags.

@@ -22,7 +22,8 @@ const runHelp = `Usage: etcdisk run [flags]
 Writes to the disk of --dir exactly as etcd's WAL does and judges the WAL
 fdatasync p99 against etcd's 10 ms target. It works in a folder of its own
 (etcdisk-run-*) inside --dir and removes it afterwards, also on errors and on
-Ctrl-C (--keep keeps it).
+Ctrl-C or any other terminating signal (SIGHUP, SIGTERM, SIGQUIT), after
+printing the partial report with INTERRUPTED first (--keep keeps the folder).
 
 Workloads:
   wal   etcd's WAL write path: framed records with chained CRC-32C, 4 KiB page
@@ -113,7 +114,7 @@ Examples:
   etcdisk run --scenario batch-job --compare-solo --duration 30s
   etcdisk run --neighbor writeback,bs=4MiB,rate=50MiB --find-limit --duration 15s
 
-Exit codes: 0 PASS, 1 FAIL, 2 error or bad usage, 3 INCONCLUSIVE (run longer).
+Exit codes: 0 PASS, 1 FAIL, 2 error, bad usage or interrupted, 3 INCONCLUSIVE (run longer).
 `
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
