@@ -72,7 +72,7 @@ func tooLarge(limit int64) error {
 // have side effects, and reading one may never end), as is a file larger
 // than MaxResultBytes.
 func ReadFile(path string) (*Result, error) {
-	f, err := OpenRegular(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -84,11 +84,11 @@ func ReadFile(path string) (*Result, error) {
 	return res, nil
 }
 
-// OpenRegular opens path for reading if it is a regular file of at most
+// openRegular opens path for reading if it is a regular file of at most
 // MaxResultBytes. It looks before opening, then opens with O_NONBLOCK (a
 // FIFO swapped in meanwhile cannot block the open) and checks the open
 // file again.
-func OpenRegular(path string) (*os.File, error) {
+func openRegular(path string) (*os.File, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
