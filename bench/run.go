@@ -427,6 +427,7 @@ func echoConfig(c Config) report.Config {
 		SegmentSize:        c.SegmentSize,
 		Neighbors:          c.Neighbors,
 		Scenario:           c.Scenario,
+		EtcdMetrics:        livesafe.Redact(c.EtcdMetrics),
 		P99TargetNs:        int64(c.P99Target),
 		BackendP99TargetNs: int64(c.BackendP99Target),
 		WarmupNs:           int64(c.Warmup),

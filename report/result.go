@@ -38,7 +38,7 @@ type Result struct {
 	Schema       int                `json:"schema"`
 	Verdict      string             `json:"verdict"`
 	Reason       string             `json:"reason,omitempty"`      // one line: why this verdict
-	Interrupted  bool               `json:"interrupted,omitempty"` // stopped by SIGINT/SIGTERM
+	Interrupted  bool               `json:"interrupted,omitempty"` // stopped by a signal (SIGHUP, SIGINT, SIGTERM, SIGQUIT)
 	Error        string             `json:"error,omitempty"`       // the error that ended the run
 	Workload     string             `json:"workload"`
 	Config       Config             `json:"config"`
@@ -128,6 +128,7 @@ type Config struct {
 	SegmentSize        int64    `json:"segment_size"`
 	Neighbors          []string `json:"neighbors,omitempty"`
 	Scenario           string   `json:"scenario,omitempty"`
+	EtcdMetrics        string   `json:"etcd_metrics,omitempty"` // live-safe mode's member URL, password masked
 	P99TargetNs        int64    `json:"p99_target_ns"`
 	BackendP99TargetNs int64    `json:"backend_p99_target_ns"`
 	WarmupNs           int64    `json:"warmup_ns"`

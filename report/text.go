@@ -106,11 +106,21 @@ func verdictWord(v string) string {
 	return strings.ToUpper(v)
 }
 
+// verdictHead is what the report's first line starts with: the verdict,
+// or for an interrupted run INTERRUPTED and then what the partial data
+// showed, so that a run cut short never reads (or greps) as a PASS.
+func verdictHead(r *Result) string {
+	if r.Interrupted {
+		return "INTERRUPTED (partial data: " + verdictWord(r.Verdict) + ")"
+	}
+	return verdictWord(r.Verdict)
+}
+
 // writeVerdictLines writes the verdict with the decisive check (the first
 // failing one, else the first inconclusive, else the first), then the other
 // checks under it.
 func writeVerdictLines(b *bytes.Buffer, r *Result) {
-	word := verdictWord(r.Verdict)
+	word := verdictHead(r)
 	pad := strings.Repeat(" ", len(word)+2)
 	checks := slices.Clone(r.Checks)
 	rank := func(c Check) int {

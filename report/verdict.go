@@ -87,9 +87,10 @@ func Judge(r *Result, targets []Target) {
 }
 
 // ExitCode maps r's verdict to etcdisk's exit status: 0 pass, 1 fail,
-// 2 error (or no verdict), 3 inconclusive.
+// 2 error (or no verdict, or an interrupted run: its verdict covers only
+// the part that ran), 3 inconclusive.
 func ExitCode(r *Result) int {
-	if r == nil {
+	if r == nil || r.Interrupted {
 		return 2
 	}
 	switch r.Verdict {

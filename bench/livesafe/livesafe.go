@@ -133,6 +133,7 @@ type snapshot struct {
 type Watcher struct {
 	cfg    Config
 	url    string
+	shown  string // url as errors and logs show it: without its password
 	paused atomic.Bool
 
 	cancel context.CancelFunc
@@ -170,7 +171,7 @@ func newWatcher(cfg Config) (*Watcher, error) {
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("livesafe: metrics URL %q: want http(s)://HOST:PORT[/metrics]", cfg.URL)
+		return nil, fmt.Errorf("livesafe: metrics URL %q: want http(s)://HOST:PORT[/metrics]", Redact(cfg.URL))
 	}
 	if u.Path == "" || u.Path == "/" {
 		u.Path = "/metrics"
@@ -201,7 +202,7 @@ func newWatcher(cfg Config) (*Watcher, error) {
 	case cfg.Window < cfg.Interval:
 		return nil, fmt.Errorf("livesafe: window %v is shorter than the scrape interval %v", cfg.Window, cfg.Interval)
 	}
-	w := &Watcher{cfg: cfg, url: u.String(), done: make(chan struct{}), resumed: make(chan struct{})}
+	w := &Watcher{cfg: cfg, url: u.String(), shown: u.Redacted(), done: make(chan struct{}), resumed: make(chan struct{})}
 	close(w.resumed)
 	return w, nil
 }
@@ -387,27 +388,31 @@ func (w *Watcher) scrape(ctx context.Context) (snapshot, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.url, nil)
 	if err != nil {
-		return snapshot{}, err
+		return snapshot{}, fmt.Errorf("GET %s: cannot build the request", w.shown)
 	}
 	// Ask for the classic text format (the decoder also reads protobuf).
 	req.Header.Set("Accept", "text/plain;version=0.0.4")
 	resp, err := w.cfg.Client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = w.shown // one spelling of the masked URL (the client writes "***")
+		}
 		return snapshot{}, err
 	}
 	defer resp.Body.Close()
 	at := time.Now()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return snapshot{}, fmt.Errorf("GET %s: %s", w.url, resp.Status)
+		return snapshot{}, fmt.Errorf("GET %s: %s", w.shown, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return snapshot{}, fmt.Errorf("GET %s: %w", w.url, err)
+		return snapshot{}, fmt.Errorf("GET %s: %w", w.shown, err)
 	}
 	snap, err := parsePage(body, expfmt.ResponseFormat(resp.Header), w.cfg.Metric)
 	if err != nil {
-		return snapshot{}, fmt.Errorf("GET %s: %w", w.url, err)
+		return snapshot{}, fmt.Errorf("GET %s: %w", w.shown, err)
 	}
 	snap.at = at
 	return snap, nil

@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/etcdisk/etcdisk/internal/buildinfo"
+	"github.com/etcdisk/etcdisk/internal/termsig"
 )
 
 // Exit codes (the contract).
@@ -52,7 +53,7 @@ Examples:
   etcdisk run --rate 500 --output json        # open loop, 500 proposals/s
   etcdisk run --workload fio --dir /mnt/ssd   # fio's classic recipe, for comparison
 
-Exit codes: 0 PASS, 1 FAIL (a target missed), 2 error or bad usage,
+Exit codes: 0 PASS, 1 FAIL (a target missed), 2 error, bad usage or interrupted,
 3 INCONCLUSIVE (the p99's confidence interval straddles the target: run longer).
 
 Run 'etcdisk COMMAND --help' for a command's flags.
@@ -80,7 +81,7 @@ func main() {
 	// before the run folder is removed: with SIGPIPE caught, writes fail
 	// with EPIPE instead and the run ends normally.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := termsig.NotifyContext(context.Background())
 	code := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

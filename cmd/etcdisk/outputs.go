@@ -17,13 +17,15 @@ import (
 // a Pushgateway (--push).
 type runOutputs struct {
 	outDir   string
+	force    bool
 	promFile string
 	pushURL  string
 	push     *pushTarget
 }
 
 func (o *runOutputs) flags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.outDir, "out", "", "also write result.json and every export into this directory")
+	fs.StringVar(&o.outDir, "out", "", "also write result.json and every export into this directory (checked writable before measuring)")
+	fs.BoolVar(&o.force, "force", false, "with --out: replace a result.json (and its exports) already in the directory")
 	fs.StringVar(&o.promFile, "prom-file", "", "also write the Prometheus export to this file, replaced atomically (node_exporter's textfile collector reads *.prom)")
 	fs.StringVar(&o.pushURL, "push", "", "also push the Prometheus export to this Pushgateway (job etcdisk, instance the host); a failed push is a warning")
 }
@@ -32,8 +34,8 @@ func (o *runOutputs) flags(fs *pflag.FlagSet) {
 // not cost a whole measurement.
 func (o *runOutputs) validate() error {
 	if o.outDir != "" {
-		if err := os.MkdirAll(o.outDir, 0o755); err != nil {
-			return fmt.Errorf("cannot create --out directory: %v", err)
+		if err := checkOutDir(o.outDir, o.force); err != nil {
+			return err
 		}
 	}
 	if o.promFile != "" {

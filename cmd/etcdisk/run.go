@@ -22,7 +22,8 @@ const runHelp = `Usage: etcdisk run [flags]
 Writes to the disk of --dir exactly as etcd's WAL does and judges the WAL
 fdatasync p99 against etcd's 10 ms target. It works in a folder of its own
 (etcdisk-run-*) inside --dir and removes it afterwards, also on errors and on
-Ctrl-C (--keep keeps it).
+Ctrl-C or any other terminating signal (SIGHUP, SIGTERM, SIGQUIT), after
+printing the partial report with INTERRUPTED first (--keep keeps the folder).
 
 Workloads:
   wal   etcd's WAL write path: framed records with chained CRC-32C, 4 KiB page
@@ -112,6 +113,7 @@ Examples:
   etcdisk run --out results/                     # result.json and every export
   etcdisk run --dir /var/lib/etcd --prom-file /var/lib/node_exporter/textfile/etcdisk.prom
   etcdisk run --dir /var/lib/etcd --push http://pushgateway:9091
+  etcdisk run --out results/ --force             # replace the results of an earlier run
   etcdisk run --workload fio --dir /mnt/ssd      # fio's recipe, side by side
   etcdisk run --device /dev/nvme1n1 --duration 60s   # a bare device, checked first
   etcdisk run --device /dev/nvme1n1 --destroy-data=/dev/nvme1n1   # write over what is on it
@@ -121,7 +123,7 @@ Examples:
   etcdisk run --scenario batch-job --compare-solo --duration 30s
   etcdisk run --neighbor writeback,bs=4MiB,rate=50MiB --find-limit --duration 15s
 
-Exit codes: 0 PASS, 1 FAIL, 2 error or bad usage, 3 INCONCLUSIVE (run longer).
+Exit codes: 0 PASS, 1 FAIL, 2 error, bad usage or interrupted, 3 INCONCLUSIVE (run longer).
 `
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -231,13 +233,39 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	outs.pushResult(ctx, res, stderr)
 	switch {
 	case errors.Is(err, bench.ErrInterrupted):
-		fmt.Fprintln(stderr, "etcdisk run: interrupted; the report above covers what was measured")
+		fmt.Fprintf(stderr, "etcdisk run: interrupted (%v); the report above covers what was measured\n", context.Cause(ctx))
 		return exitError
 	case err != nil:
 		fmt.Fprintf(stderr, "etcdisk run: %v\n", err)
 		return exitError
 	}
 	return report.ExitCode(res)
+}
+
+// prepareOut makes sure the results of a run can be written to dir before
+// anything is written to the disk under test, so that a typo in --out does
+// not cost a whole run: it creates dir, creates and removes a probe file in
+// it, and refuses to replace the result.json of an earlier run unless force.
+// It returns 0, or the exit code after saying why on stderr.
+// checkOutDir makes --out DIR ready before the first write to the disk
+// under test: an earlier result.json is kept unless force, and the
+// directory must take a file, so a measurement is never lost to it.
+func checkOutDir(dir string, force bool) error {
+	existing := filepath.Join(dir, "result.json")
+	if _, err := os.Lstat(existing); err == nil && !force {
+		return fmt.Errorf("%s already exists: pass --force to replace it and its exports", existing)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create --out directory: %v", err)
+	}
+	probe, err := os.CreateTemp(dir, ".etcdisk-out-probe-*")
+	if err == nil {
+		err = errors.Join(probe.Close(), os.Remove(probe.Name()))
+	}
+	if err != nil {
+		return fmt.Errorf("--out %s is not writable: %v", dir, err)
+	}
+	return nil
 }
 
 func showProgress(mode, output string, stdout, stderr io.Writer) bool {

@@ -11,10 +11,10 @@ import (
 	"github.com/etcdisk/etcdisk/report"
 )
 
-const reportHelp = `Usage: etcdisk report RESULT.json [--format text|json|hgrm|hlog|prom|html] [--write FILE] [--push URL]
+var reportHelp = `Usage: etcdisk report RESULT.json|- [--format text|json|hgrm|hlog|prom|html] [--write FILE] [--push URL]
 
 Re-renders a saved result: the same output as the run that made it.
-
+` + inputHelp + `
 Formats:
   text   the report a person reads (default)
   json   the result document (schema 1)
@@ -35,6 +35,7 @@ Examples:
   etcdisk report result.json --format html --write report.html
   etcdisk report result.json --format prom --write /var/lib/node_exporter/textfile/etcdisk.prom
   etcdisk report result.json --push http://pushgateway:9091 --format json > /dev/null
+  ssh node-a cat results/result.json | etcdisk report -
 `
 
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -47,7 +48,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	if fs.NArg() != 1 {
-		return usageError(stderr, "report", "want exactly one RESULT.json")
+		return usageError(stderr, "report", "want exactly one RESULT.json (or - for standard input)")
 	}
 	var target *pushTarget
 	if pushURL != "" {
@@ -61,7 +62,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return usageError(stderr, "report", err.Error())
 		}
 	}
-	r, err := report.ReadFile(fs.Arg(0))
+	r, err := readResult(ctx, fs.Arg(0))
 	if err == nil && write != "" {
 		err = report.RenderFile(write, r, format)
 	} else if err == nil {
@@ -142,19 +143,20 @@ func cmdInfo(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitPass
 }
 
-const compareHelp = `Usage: etcdisk compare BASE.json NEW.json [--max-regression 1.2]
+var compareHelp = `Usage: etcdisk compare BASE.json NEW.json [--max-regression 1.2]
 
 Puts two results side by side, metric by metric, with ratios; says whether
 each p99 difference is larger than both runs' confidence intervals; lists
 environment differences (disk model, file system, mount options, kernel) and
 both verdicts. Exits 1 when NEW's p99 regresses past --max-regression
 (NEW/BASE) by more than the noise: the pre-migration check.
-
-Example:
+` + inputHelp + `
+Examples:
   etcdisk compare old-disk/result.json new-disk/result.json
+  ssh node-a cat results/result.json | etcdisk compare - new-disk/result.json
 `
 
-func cmdCompare(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxReg := 1.2
 	format := "text"
 	fs := newFlagSet("compare")
@@ -166,15 +168,18 @@ func cmdCompare(_ context.Context, args []string, stdout, stderr io.Writer) int 
 	if fs.NArg() != 2 {
 		return usageError(stderr, "compare", "want BASE.json and NEW.json")
 	}
+	if stdinTwice(fs.Args()) {
+		return usageError(stderr, "compare", "standard input (-) can be read only once")
+	}
 	if maxReg < 1 {
 		return usageError(stderr, "compare", fmt.Sprintf("--max-regression must be at least 1, got %g", maxReg))
 	}
-	base, err := report.ReadFile(fs.Arg(0))
+	base, err := readResult(ctx, fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "etcdisk compare: %v\n", err)
 		return exitError
 	}
-	cur, err := report.ReadFile(fs.Arg(1))
+	cur, err := readResult(ctx, fs.Arg(1))
 	if err != nil {
 		fmt.Fprintf(stderr, "etcdisk compare: %v\n", err)
 		return exitError
@@ -195,16 +200,16 @@ func cmdCompare(_ context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitPass
 }
 
-const mergeHelp = `Usage: etcdisk merge RESULT.json... [--format text|json|csv|html]
+var mergeHelp = `Usage: etcdisk merge RESULT.json... [--format text|json|csv|html]
 
 One table for a fleet: a row per host and device, worst first, with verdicts
 and p99s, and totals.
-
+` + inputHelp + `
 Example:
   etcdisk merge results/*/result.json --format html > fleet.html
 `
 
-func cmdMerge(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdMerge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	format := "text"
 	fs := newFlagSet("merge")
 	fs.Var(choiceValue{&format, []string{"text", "json", "csv", "html"}}, "format", "output format")
@@ -214,9 +219,12 @@ func cmdMerge(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 0 {
 		return usageError(stderr, "merge", "want at least one RESULT.json")
 	}
+	if stdinTwice(fs.Args()) {
+		return usageError(stderr, "merge", "standard input (-) can be read only once")
+	}
 	var results []*report.Result
 	for _, p := range fs.Args() {
-		r, err := report.ReadFile(p)
+		r, err := readResult(ctx, p)
 		if err != nil {
 			fmt.Fprintf(stderr, "etcdisk merge: %v\n", err)
 			return exitError

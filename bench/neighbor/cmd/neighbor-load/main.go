@@ -3,21 +3,25 @@
 // uses it to compare the generator with fio on the same pattern.
 //
 //	neighbor-load --spec 'seqwrite,bs=1MiB,qd=4,direct' --duration 20s --dir DIR
+//
+// A terminating signal (SIGHUP, SIGINT, SIGTERM, SIGQUIT) stops the load
+// early: the object covers the part that ran, has "interrupted": true, the
+// neighbour's file is removed, and the exit status is 2.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/etcdisk/etcdisk/bench/neighbor"
+	"github.com/etcdisk/etcdisk/internal/termsig"
 )
 
 type output struct {
@@ -30,16 +34,27 @@ type output struct {
 	MeanLatNs int64   `json:"mean_lat_ns"`
 	Errors    int64   `json:"errors"`
 	LastError string  `json:"last_error,omitempty"`
+	// Interrupted: a signal stopped the load before --duration.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
+// errInterrupted ends a run stopped by a signal, after its report.
+var errInterrupted = errors.New("interrupted")
+
 func main() {
-	if err := run(); err != nil {
+	ctx, stop := termsig.NotifyContext(context.Background())
+	err := run(ctx)
+	if errors.Is(err, errInterrupted) {
+		err = fmt.Errorf("interrupted (%v); the object above covers what ran", context.Cause(ctx))
+	}
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "neighbor-load:", err)
 		os.Exit(2)
 	}
 }
 
-func run() error {
+func run(ctx context.Context) error {
 	specStr := flag.String("spec", "", "neighbour spec KIND[,key=value...]")
 	duration := flag.Duration("duration", 10*time.Second, "how long to run")
 	dir := flag.String("dir", ".", "directory of the neighbour's file")
@@ -55,8 +70,6 @@ func run() error {
 	// holding one to be scheduled), which fio's one-thread-per-job model
 	// never does: give every worker a P, as fio gives every job a thread.
 	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), spec.QD+1))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var latSum atomic.Int64
 	n, err := neighbor.Start(ctx, spec, neighbor.Options{
 		Dir:     *dir,
@@ -70,12 +83,14 @@ func run() error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var last int64
+	interrupted := false
 loop:
 	for {
 		select {
 		case <-end:
 			break loop
 		case <-ctx.Done():
+			interrupted = true
 			break loop
 		case <-tick.C:
 			if *progress {
@@ -91,7 +106,7 @@ loop:
 	out := output{
 		Spec: spec.String(), Seconds: secs, Ops: st.Ops, Bytes: st.Bytes,
 		MBps: float64(st.Bytes) / 1e6 / secs, IOPS: float64(st.Ops) / secs,
-		Errors: st.Errors, LastError: st.LastError,
+		Errors: st.Errors, LastError: st.LastError, Interrupted: interrupted,
 	}
 	if st.Ops > 0 {
 		out.MeanLatNs = latSum.Load() / st.Ops
@@ -100,6 +115,9 @@ loop:
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(out); err != nil {
 		return err
+	}
+	if interrupted && stopErr == nil {
+		return errInterrupted
 	}
 	return stopErr
 }
