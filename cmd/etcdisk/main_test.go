@@ -84,6 +84,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"run", "--frob"}, "unknown flag"},
 		{"bad size", []string{"run", "--dir", dir, "--entry-size", "12XB"}, "bad size"},
 		{"negative size", []string{"run", "--dir", dir, "--entry-size", "-5"}, "negative"},
+		{"zero entry size", []string{"run", "--dir", dir, "--entry-size", "0"}, "--entry-size must be at least 1 byte"},
 		{"bad duration", []string{"run", "--dir", dir, "--duration", "ten"}, "bad duration"},
 		{"zero duration", []string{"run", "--dir", dir, "--duration", "0s"}, "must be positive"},
 		{"negative duration", []string{"run", "--dir", dir, "--duration", "-1s"}, "must be positive"},
