@@ -105,6 +105,8 @@ func TestBadInput(t *testing.T) {
 		{"report bad json", []string{"report", file}, "result"},
 		{"compare one file", []string{"compare", file}, "want BASE.json and NEW.json"},
 		{"merge nothing", []string{"merge"}, "at least one"},
+		{"clean without dir", []string{"clean"}, "--dir is required"},
+		{"clean missing dir", []string{"clean", "--dir", filepath.Join(dir, "nope")}, "not a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := etcdisk(t, tc.args...)
@@ -327,6 +329,10 @@ func TestHelpAndVersion(t *testing.T) {
 	r := etcdisk(t, "run", "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "--rate") {
 		t.Fatalf("run --help: exit %d\n%s", r.code, r.stdout)
+	}
+	r = etcdisk(t, "clean", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "--dry-run") {
+		t.Fatalf("clean --help: exit %d\n%s", r.code, r.stdout)
 	}
 	r = etcdisk(t, "version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "etcdisk ") {
