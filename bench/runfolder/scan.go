@@ -179,6 +179,9 @@ func (e Entry) Describe() string {
 	if e.Marker.Version != "" {
 		who = append(who, "etcdisk "+e.Marker.Version)
 	}
+	if len(who) == 0 {
+		who = append(who, "marker not written yet")
+	}
 	s := fmt.Sprintf("%s (%s; %s)", report.SafePath(e.Path), humanize.IBytes(e.Size), strings.Join(who, ", "))
 	if e.Marker.Role == RoleNeighbor {
 		s += ", a neighbour's files"
