@@ -39,6 +39,7 @@ type neighborSet struct {
 	specs  []neighbor.Spec
 	series []*series
 	check  func(dev string) error // the data guard for a device= target
+	dirs   neighborFolders
 }
 
 // neighborMetric names a neighbour's metric: neighbor_<i>_<kind>.
@@ -58,10 +59,21 @@ func declareNeighbors(specs []neighbor.Spec, rec *recorder) *neighborSet {
 }
 
 // start starts every neighbour writing in dir (unless its spec names a
-// directory or a device). On error the ones already started are stopped.
-func (s *neighborSet) start(ctx context.Context, fs vfs.FS, dir string) error {
+// directory, where it writes in a marked folder of its own, or a device).
+// On error the ones already started are stopped. It returns warnings about
+// folders that earlier runs left in those directories.
+func (s *neighborSet) start(ctx context.Context, fs vfs.FS, dir string, cfg Config) ([]string, error) {
+	s.dirs.version = cfg.Version
 	for i, spec := range s.specs {
 		sr := s.series[i]
+		if spec.Dir != "" {
+			d, err := s.dirs.folderFor(spec.Dir)
+			if err != nil {
+				s.stop()
+				return s.dirs.stale, fmt.Errorf("neighbour %d (%s): %w", i+1, spec, err)
+			}
+			spec.Dir = d
+		}
 		n, err := neighbor.Start(ctx, spec, neighbor.Options{
 			FS:      fs,
 			Dir:     dir,
@@ -73,11 +85,11 @@ func (s *neighborSet) start(ctx context.Context, fs vfs.FS, dir string) error {
 		})
 		if err != nil {
 			s.stop()
-			return fmt.Errorf("neighbour %d (%s): %w", i+1, spec, err)
+			return s.dirs.stale, fmt.Errorf("neighbour %d (%s): %w", i+1, s.specs[i], err)
 		}
 		s.ns = append(s.ns, n)
 	}
-	return nil
+	return s.dirs.stale, nil
 }
 
 // workers is the number of neighbour goroutines doing I/O at once.
@@ -134,6 +146,9 @@ func (s *neighborSet) stop() ([]report.Neighbor, error) {
 		}
 	}
 	s.ns = nil
+	if err := s.dirs.remove(); err != nil {
+		errs = append(errs, err)
+	}
 	return out, errors.Join(errs...)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/livesafe"
+	"github.com/etcdisk/etcdisk/bench/runfolder"
 	"github.com/etcdisk/etcdisk/bench/sysinfo"
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal"
@@ -35,7 +36,7 @@ const hangGrace = time.Second
 const hungCleanupGrace = 300 * time.Millisecond
 
 // RunDirPrefix starts the name of the folder Run creates in Config.Dir.
-const RunDirPrefix = "etcdisk-run-"
+const RunDirPrefix = runfolder.Prefix
 
 // Run measures cfg.Dir with cfg.Workload and returns the judged result.
 //
@@ -82,6 +83,9 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	fsys, runDir, env := tg.fsys, tg.dir, tg.env
 	cleanup := func() {
 		if cfg.Keep && cfg.Device == "" {
+			if err := tg.keep(); err != nil {
+				fmt.Fprintf(log, "etcdisk: cannot mark %s as kept: %v\n", runDir, err)
+			}
 			fmt.Fprintf(log, "etcdisk: kept %s\n", runDir)
 			return
 		}
@@ -147,7 +151,9 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	if cfg.Device != "" {
 		nbDir = cfg.Dir // every neighbour names its own dir= or device=
 	}
-	if err := nset.start(ctx, neighborFS, nbDir); err != nil {
+	nbStale, err := nset.start(ctx, neighborFS, nbDir, cfg)
+	tg.stale = append(tg.stale, nbStale...)
+	if err != nil {
 		wl.close()
 		cleanup()
 		return nil, err
@@ -206,6 +212,7 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	res.Intervals = rec.intervals
 	res.Stalls = rec.stalls
 	rec.mu.Unlock()
+	res.Warnings = append(res.Warnings, tg.stale...)
 	res.Warnings = append(res.Warnings, leftovers...)
 	report.Judge(res, report.TargetsFor(res))
 	switch {
@@ -432,73 +439,6 @@ func echoConfig(c Config) report.Config {
 		BackendP99TargetNs: int64(c.BackendP99Target),
 		WarmupNs:           int64(c.Warmup),
 	}
-}
-
-// runTarget is where a run writes: its own folder in --dir, or a raw
-// device.
-type runTarget struct {
-	fsys vfs.FS
-	dir  string
-	env  report.Environment
-	// remove undoes what the run left: it removes the run folder, or
-	// zeroes what the run wrote in the device's guarded windows.
-	remove func() error
-	// notRemoved is the warning when remove failed (err) or did not
-	// finish (nil).
-	notRemoved func(err error) string
-	close      func() error
-}
-
-// openTarget checks and prepares the run's target.
-func openTarget(cfg Config, fsys vfs.FS, log io.Writer) (*runTarget, error) {
-	if cfg.Device != "" {
-		return openDeviceTarget(cfg, log)
-	}
-	if err := checkDir(cfg); err != nil {
-		return nil, err
-	}
-	tg := &runTarget{fsys: fsys, env: sysinfo.Probe(cfg.Dir, cfg.Version), close: func() error { return nil }}
-	if cfg.Direct {
-		tg.fsys = blockdev.Direct(fsys, blockdev.DirectOptions{})
-	}
-	dir, err := os.MkdirTemp(cfg.Dir, RunDirPrefix+"*")
-	if err != nil {
-		return nil, fmt.Errorf("cannot create a run folder in %s: %w", cfg.Dir, err)
-	}
-	tg.dir = dir
-	tg.remove = func() error { return os.RemoveAll(dir) }
-	tg.notRemoved = func(err error) string {
-		if err == nil {
-			return fmt.Sprintf("left behind %s: the disk did not answer while removing it; remove it by hand", dir)
-		}
-		return fmt.Sprintf("could not remove %s: %v", dir, err)
-	}
-	return tg, nil
-}
-
-// openDeviceTarget opens the raw device. Its files live in the device's own
-// namespace; what a run leaves is its WAL frames, and those in the guarded
-// windows are zeroed so the next run does not refuse the device.
-func openDeviceTarget(cfg Config, log io.Writer) (*runTarget, error) {
-	dev, err := openDevice(cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	tg := &runTarget{fsys: dev, dir: "/etcdisk-run", env: sysinfo.ProbeDevice(cfg.Device, cfg.Version), close: dev.Close}
-	tg.remove = func() error {
-		return guard.ZeroWindows(dev.Fd(), dev.Size(), int64(dev.Regions())*dev.RegionSize())
-	}
-	tg.notRemoved = func(err error) string {
-		if err == nil {
-			err = errors.New("the device did not answer")
-		}
-		return fmt.Sprintf("could not zero the guarded windows of %s (%v): the next run refuses it until --destroy-data=%s", cfg.Device, err, cfg.Device)
-	}
-	if err := dev.Mkdir(tg.dir, 0o700); err != nil {
-		dev.Close()
-		return nil, err
-	}
-	return tg, nil
 }
 
 // openDevice checks a raw device with the data guard and opens it. The

@@ -321,7 +321,7 @@ func interruptedMark(s RunSummary) string {
 }
 
 func diskName(s RunSummary) string {
-	d := orDash(s.Path)
+	d := orDash(SafePath(s.Path))
 	if s.DeviceModel != "" {
 		d += " on " + s.DeviceModel
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -103,19 +104,19 @@ func newHTMLView(r *Result) (*htmlView, error) {
 	v := &htmlView{
 		Verdict:      strings.ToUpper(r.Verdict),
 		VerdictClass: htmlVerdictClass(r.Verdict),
-		Reason:       r.Reason,
+		Reason:       safeText(r.Reason),
 	}
 	if v.Verdict == "" {
 		v.Verdict = "UNKNOWN"
 	}
-	where := env.Path
+	where := SafePath(env.Path)
 	if env.Hostname != "" {
 		where = env.Hostname + ":" + where
 	}
 	v.Title = fmt.Sprintf("etcdisk %s: %s", v.Verdict, where)
 	v.Subtitle = htmlNonEmpty(
 		env.Hostname,
-		env.Path,
+		SafePath(env.Path),
 		htmlJoin(" ", env.Device, htmlParen(env.DeviceModel)),
 		htmlTime(r.StartTime),
 		htmlIf(r.DurationNs > 0, htmlDur(r.DurationNs)+" measured"),
@@ -124,7 +125,7 @@ func newHTMLView(r *Result) (*htmlView, error) {
 		v.Banners = append(v.Banners, "Interrupted after "+htmlDur(r.DurationNs)+": the numbers cover only the part that ran.")
 	}
 	if r.Error != "" && !strings.Contains(r.Reason, r.Error) {
-		v.Banners = append(v.Banners, "The run failed: "+r.Error)
+		v.Banners = append(v.Banners, "The run failed: "+safeText(r.Error))
 	}
 
 	targets := map[string]int64{}
@@ -198,10 +199,10 @@ func newHTMLView(r *Result) (*htmlView, error) {
 		"Host", env.Hostname,
 		"Kernel", env.Kernel,
 		"CPUs", htmlIf(env.CPUs > 0, strconv.Itoa(env.CPUs)),
-		"Path", env.Path,
+		"Path", SafePath(env.Path),
 		"Filesystem", env.Filesystem,
-		"Mount", htmlJoin(" ", env.MountPoint, htmlParen(env.MountOptions)),
-		"Mount source", env.MountSource,
+		"Mount", htmlJoin(" ", SafePath(env.MountPoint), htmlParen(env.MountOptions)),
+		"Mount source", SafePath(env.MountSource),
 		"Device", htmlJoin(" ", env.Device, htmlParen(strings.Join(kinds, ", "))),
 		"Model", env.DeviceModel,
 		"Rotational", rot,
@@ -253,7 +254,9 @@ func newHTMLView(r *Result) (*htmlView, error) {
 		}
 		v.Stalls = append(v.Stalls, []string{htmlMetricTitle(st.Metric), htmlSeconds(float64(st.AtNs) / 1e9), htmlDur(st.AgeNs), state})
 	}
-	v.Warnings = append(append([]string(nil), r.Warnings...), env.Warnings...)
+	for _, w := range append(slices.Clone(r.Warnings), env.Warnings...) {
+		v.Warnings = append(v.Warnings, safeText(w))
+	}
 	v.Footer = fmt.Sprintf("%s, result schema %d. Latencies are recorded in HDR histograms (3 significant digits); "+
 		"confidence intervals are 95%% intervals from order statistics.", htmlJoin(" ", "etcdisk", env.Build()), r.Schema)
 	return v, nil

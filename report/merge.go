@@ -237,7 +237,7 @@ func writeFleetText(b *bytes.Buffer, f *Fleet) {
 		}
 		wp, wr := fleetCells(r.WAL)
 		bp, br := fleetCells(r.Backend)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s/%s\t%s\n", v, orDash(r.Hostname), orDash(r.Path),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s/%s\t%s\n", v, orDash(r.Hostname), orDash(SafePath(r.Path)),
 			deviceLabel(r), wp, wr, bp, br, samples(r.WAL), samples(r.Backend), r.Name)
 	}
 	tw.Flush()

@@ -140,7 +140,7 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 	if r.Verdict == VerdictError {
 		msg := "the run failed"
 		if r.Error != "" {
-			msg += ": " + r.Error
+			msg += ": " + safeText(r.Error)
 		}
 		lines = append(lines, msg)
 	}
@@ -163,7 +163,7 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 		lines = append(lines, s)
 	}
 	if len(lines) == 0 {
-		reason := r.Reason
+		reason := safeText(r.Reason)
 		if reason == "" {
 			reason = "no target judged"
 		}
@@ -244,7 +244,7 @@ func writeRunSummary(b *bytes.Buffer, r *Result) {
 	fmt.Fprintf(tw, "\t%s\n", strings.Join(counts, ", "))
 
 	e := r.Environment
-	disk := orDash(e.Path)
+	disk := orDash(SafePath(e.Path))
 	if e.Filesystem != "" {
 		disk += ": " + e.Filesystem
 		if e.MountOptions != "" {
@@ -252,7 +252,7 @@ func writeRunSummary(b *bytes.Buffer, r *Result) {
 		}
 	}
 	if e.MountSource != "" {
-		disk += " on " + e.MountSource
+		disk += " on " + SafePath(e.MountSource)
 	}
 	fmt.Fprintf(tw, "Disk\t%s\n", disk)
 	var dev []string
@@ -396,7 +396,7 @@ func writeNeighbors(b *bytes.Buffer, r *Result) {
 		if n.LastError != "" {
 			errs += " (last: " + n.LastError + ")"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%.1f\t%.0f\t%s\t\n", n.Name, n.Spec, humanize.Comma(n.Ops), n.MBps, n.IOPS, errs)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%.1f\t%.0f\t%s\t\n", n.Name, safeText(n.Spec), humanize.Comma(n.Ops), n.MBps, n.IOPS, safeText(errs))
 	}
 	tw.Flush()
 }
@@ -408,7 +408,7 @@ func writeWarnings(b *bytes.Buffer, r *Result) {
 	}
 	b.WriteString("\nWarnings:\n")
 	for _, w := range ws {
-		fmt.Fprintf(b, "  - %s\n", w)
+		fmt.Fprintf(b, "  - %s\n", safeText(w))
 	}
 }
 

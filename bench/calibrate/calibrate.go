@@ -32,6 +32,8 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/etcdisk/etcdisk/bench/runfolder"
 )
 
 // Defaults: the load of `etcdctl check perf --load s` with 1 KiB values.
@@ -56,10 +58,12 @@ const (
 // Config of a calibration. Zero values mean the defaults above, except
 // Warmup: 0 means none (DefaultWarmup is what a command line should offer).
 type Config struct {
-	// Dir is the directory on the disk under test. A fresh folder
-	// "etcdisk-calibrate-*" is created in it for etcd's data and removed
-	// afterwards. Required.
+	// Dir is the directory on the disk under test. A fresh marked folder
+	// (see runfolder: etcdisk clean finds it if the process is killed) is
+	// created in it for etcd's data and removed afterwards. Required.
 	Dir string `json:"dir"`
+	// Version is etcdisk's version, recorded in the folder's marker.
+	Version string `json:"-"`
 	// Rate is the put arrival rate per second (open loop, constant spacing).
 	Rate float64 `json:"rate"`
 	// ValueSize is the size of each value in bytes (pseudo-random bytes).
@@ -133,12 +137,13 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	serial.Lock()
 	defer serial.Unlock()
 
-	dataDir, err := os.MkdirTemp(cfg.Dir, "etcdisk-calibrate-*")
+	folder, err := runfolder.Create(cfg.Dir, runfolder.NewMarker(runfolder.RoleRun, cfg.Version))
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: %w", err)
 	}
+	dataDir := folder.Path
 	defer func() {
-		if rerr := os.RemoveAll(dataDir); rerr != nil && err == nil {
+		if rerr := folder.Remove(); rerr != nil && err == nil {
 			err = fmt.Errorf("calibrate: remove %s: %w", dataDir, rerr)
 		}
 	}()

@@ -67,18 +67,34 @@ func (e *ErrMeaningless) Error() string {
 // CheckTarget refuses file systems on which fdatasync does not reach a disk.
 // It looks at the statfs magic, not at names: the kernel here even accepts
 // O_DIRECT on tmpfs, so trying it proves nothing.
+//
+// An overlay is looked through: its writes land in the upper layer, so an
+// overlay whose upper directory is on tmpfs (a container's writable layer
+// on a RAM-backed storage driver) is refused like tmpfs itself.
 func CheckTarget(path string) error {
+	return Options{}.checkTarget(path, path, 0)
+}
+
+func (o Options) checkTarget(target, path string, depth int) error {
 	var st unix.Statfs_t
 	if err := unix.Statfs(path, &st); err != nil {
 		return fmt.Errorf("cannot inspect %s: %w", path, err)
 	}
+	fsType := ""
 	switch uint32(st.Type) {
 	case magicTmpfs:
-		return &ErrMeaningless{path, "tmpfs", "it lives in memory and fsync is a no-op there"}
+		fsType = "tmpfs"
 	case magicRamfs:
-		return &ErrMeaningless{path, "ramfs", "it lives in memory and fsync is a no-op there"}
+		fsType = "ramfs"
+	case magicOverlay:
+		return o.checkOverlay(target, path, depth)
+	default:
+		return nil
 	}
-	return nil
+	if depth > 0 {
+		fsType = fmt.Sprintf("overlayfs whose upper layer (%s) is on %s", path, fsType)
+	}
+	return &ErrMeaningless{target, fsType, "it lives in memory and fsync is a no-op there"}
 }
 
 // FreeBytes is the space available to an unprivileged writer at path.

@@ -41,7 +41,7 @@ type calibration struct {
 
 func cmdCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := calibrate.Config{Dir: ".", Rate: 150, ValueSize: calibrate.DefaultValueSize,
-		Duration: calibrate.DefaultDuration, Warmup: calibrate.DefaultWarmup}
+		Duration: calibrate.DefaultDuration, Warmup: calibrate.DefaultWarmup, Version: etcdiskVersion()}
 	output, outDir := "text", ""
 	fs := newFlagSet("calibrate")
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory on the disk to calibrate on")

@@ -45,6 +45,7 @@ Usage:
   etcdisk compare    compare two results (pre-migration check)
   etcdisk merge      one table for a fleet of results
   etcdisk info       describe a directory's file system and disk, write nothing
+  etcdisk clean      remove the folders killed runs left in a directory
   etcdisk version    print the version
 
 Examples:
@@ -72,6 +73,7 @@ func commands() []command {
 		{"compare", cmdCompare},
 		{"merge", cmdMerge},
 		{"info", cmdInfo},
+		{"clean", cmdClean},
 		{"version", cmdVersion},
 	}
 }
@@ -104,7 +106,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return c.run(ctx, args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "etcdisk: unknown command %q (want run, calibrate, report, compare, merge, info or version; see etcdisk --help)\n", args[0])
+	fmt.Fprintf(stderr, "etcdisk: unknown command %q (want run, calibrate, report, compare, merge, info, clean or version; see etcdisk --help)\n", args[0])
 	return exitError
 }
 

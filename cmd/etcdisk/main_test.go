@@ -84,6 +84,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"run", "--frob"}, "unknown flag"},
 		{"bad size", []string{"run", "--dir", dir, "--entry-size", "12XB"}, "bad size"},
 		{"negative size", []string{"run", "--dir", dir, "--entry-size", "-5"}, "negative"},
+		{"zero entry size", []string{"run", "--dir", dir, "--entry-size", "0"}, "--entry-size must be at least 1 byte"},
 		{"bad duration", []string{"run", "--dir", dir, "--duration", "ten"}, "bad duration"},
 		{"zero duration", []string{"run", "--dir", dir, "--duration", "0s"}, "must be positive"},
 		{"negative duration", []string{"run", "--dir", dir, "--duration", "-1s"}, "must be positive"},
@@ -104,6 +105,8 @@ func TestBadInput(t *testing.T) {
 		{"report bad json", []string{"report", file}, "result"},
 		{"compare one file", []string{"compare", file}, "want BASE.json and NEW.json"},
 		{"merge nothing", []string{"merge"}, "at least one"},
+		{"clean without dir", []string{"clean"}, "--dir is required"},
+		{"clean missing dir", []string{"clean", "--dir", filepath.Join(dir, "nope")}, "not a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := etcdisk(t, tc.args...)
@@ -326,6 +329,10 @@ func TestHelpAndVersion(t *testing.T) {
 	r := etcdisk(t, "run", "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "--rate") {
 		t.Fatalf("run --help: exit %d\n%s", r.code, r.stdout)
+	}
+	r = etcdisk(t, "clean", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "--dry-run") {
+		t.Fatalf("clean --help: exit %d\n%s", r.code, r.stdout)
 	}
 	r = etcdisk(t, "version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "etcdisk ") {

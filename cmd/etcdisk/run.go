@@ -173,6 +173,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "run", fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
 	cfg.SegmentSize = int64(segSize)
+	if fs.Changed("entry-size") && cfg.EntrySize == 0 {
+		return usageError(stderr, "run", "--entry-size must be at least 1 byte (leave it out for the default)")
+	}
 	if fs.Changed("grpc") && cfg.GRPC && (cfg.Rate == 0 || cfg.Workload != bench.WorkloadWAL) {
 		return usageError(stderr, "run", "--grpc needs --rate and the wal workload: a closed loop has no clients")
 	}

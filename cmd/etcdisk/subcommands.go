@@ -82,10 +82,12 @@ const infoHelp = `Usage: etcdisk info [--dir DIR | --device DEV]
 
 Describes the file system and the block device behind DIR (mount options,
 model, rotational, scheduler, write cache, block sizes) and warns about
-settings that make fdatasync lie. With --device it says what the data guard
-finds on a raw device (mounts, holders, swap, partition tables, file system
-and RAID signatures) and whether etcdisk run --device would write to it.
-Writes nothing.
+settings that make fdatasync lie. Lists the folders of etcdisk runs working
+in DIR and those killed runs left behind, with their size (etcdisk clean
+removes the latter). With --device it says what the data guard finds on a
+raw device (mounts, holders, swap, partition tables, file system and RAID
+signatures) and whether etcdisk run --device would write to it. Writes
+nothing.
 
 Examples:
   etcdisk info --dir /var/lib/etcd
@@ -140,6 +142,7 @@ func cmdInfo(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, w := range env.Warnings {
 		fmt.Fprintf(stdout, "warning:             %s\n", w)
 	}
+	infoFolders(dir, stdout)
 	return exitPass
 }
 
