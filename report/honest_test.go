@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // histMetric is the metric of n samples of d each plus the extra values.
@@ -124,5 +126,36 @@ func TestJudgeInFlightNotPass(t *testing.T) {
 	Judge(r, TargetsFor(r))
 	if r.Verdict != VerdictFail {
 		t.Errorf("verdict %q, want fail", r.Verdict)
+	}
+}
+
+// A long run's series mixes merged intervals (a minute here) with seconds:
+// hlog logs each over its own length and the HTML timeline spans the run.
+func TestCoarseIntervalsRender(t *testing.T) {
+	h := NewHistogram()
+	_ = h.RecordValue(int64(2 * time.Millisecond))
+	im := NewIntervalMetric(h)
+	r := &Result{Schema: Schema, Verdict: VerdictPass, DurationNs: int64(62 * time.Second),
+		StartTime: time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC),
+		Metrics:   map[string]*Metric{MetricWALFdatasync: NewMetric(h)}}
+	r.Intervals = []Interval{
+		{StartNs: 0, DurationNs: int64(time.Minute), Metrics: map[string]IntervalMetric{MetricWALFdatasync: im}},
+		{StartNs: int64(60 * time.Second), DurationNs: int64(time.Second), Metrics: map[string]IntervalMetric{MetricWALFdatasync: im}},
+		{StartNs: int64(61 * time.Second), DurationNs: int64(time.Second), Metrics: map[string]IntervalMetric{MetricWALFdatasync: im}},
+	}
+	var buf bytes.Buffer
+	if err := WriteHlog(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	lr := hdrhistogram.NewHistogramLogReader(strings.NewReader(buf.String()))
+	first, err := lr.NextIntervalHistogram()
+	if err != nil || first == nil {
+		t.Fatalf("no interval read back: %v", err)
+	}
+	if d := first.EndTimeMs() - first.StartTimeMs(); d < 59_999 || d > 60_001 {
+		t.Errorf("the merged minute is logged over %d ms, want 60000", d)
+	}
+	if got := htmlStepNote(r.Intervals); !strings.Contains(got, "intervals of up to 60s") {
+		t.Errorf("step note %q does not say the older intervals are longer", got)
 	}
 }
