@@ -319,7 +319,8 @@ func waitStopped(done <-chan error, rec *recorder, log io.Writer) error {
 	case <-time.After(hangGrace):
 		stuck := rec.inFlight(time.Now())
 		if stuck == "" {
-			stuck = "a system call"
+			fmt.Fprintf(log, "etcdisk: the disk did not return from a system call within %s; reporting what was measured\n", hangGrace)
+			return errHung
 		}
 		fmt.Fprintf(log, "etcdisk: the disk did not return within %s of the stop (%s); reporting what was measured, the stuck operation counted with its age\n", hangGrace, stuck)
 		fmt.Fprintf(log, "etcdisk: a process in an uninterruptible fdatasync cannot exit until the kernel returns it: etcdisk exits when the disk answers, not even kill -9 ends it sooner\n")
