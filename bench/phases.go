@@ -101,7 +101,7 @@ func runFindLimit(ctx context.Context, cfg Config) (*report.Result, error) {
 			st.P99Ns = m.P99Ns
 		}
 		for _, ch := range res.Checks {
-			if ch.Metric == report.MetricWALFdatasync {
+			if ch.Metric == report.MetricWALFdatasync && ch.Kind == "" {
 				st.Outcome = ch.Outcome
 			}
 		}

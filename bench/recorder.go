@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,7 @@ type recorder struct {
 	mu        sync.Mutex
 	measStart time.Time
 	series    []*series
-	intervals []report.Interval
+	intervals *intervalSeries
 	stalls    []report.Stall
 	stallN    atomic.Int64
 
@@ -49,13 +50,18 @@ type series struct {
 	// reported is the age bucket last reported for the in-flight op, so a
 	// long stall is reported once per threshold multiple, not per tick.
 	reported atomic.Int64
+
+	// stuck counts the operations still in flight when the measured phase
+	// ended, recorded with their age then; stuckAge is the oldest age.
+	stuck    int64
+	stuckAge time.Duration
 }
 
 func newRecorder(threshold time.Duration, log io.Writer) *recorder {
 	if log == nil {
 		log = io.Discard
 	}
-	return &recorder{epoch: time.Now(), threshold: threshold, log: log}
+	return &recorder{epoch: time.Now(), threshold: threshold, log: log, intervals: newIntervalSeries()}
 }
 
 // metric declares a metric. All metrics are declared before the run starts.
@@ -82,6 +88,7 @@ func (r *recorder) startMeasuring(now time.Time) {
 	}
 	r.mu.Lock()
 	r.measStart = now
+	r.intervals.reset()
 	r.mu.Unlock()
 	r.measuring.Store(true)
 }
@@ -91,6 +98,13 @@ func (s *series) record(d time.Duration) {
 	if !s.rec.measuring.Load() {
 		return
 	}
+	s.mu.Lock()
+	s.add(d)
+	s.mu.Unlock()
+}
+
+// add records d into the totals and the current second; s.mu is held.
+func (s *series) add(d time.Duration) {
 	v := int64(d)
 	if v < 1 {
 		v = 1
@@ -98,10 +112,8 @@ func (s *series) record(d time.Duration) {
 	if hi := s.total.HighestTrackableValue(); v > hi {
 		v = hi
 	}
-	s.mu.Lock()
 	_ = s.total.RecordValue(v)
 	_ = s.cur.RecordValue(v)
-	s.mu.Unlock()
 }
 
 // begin marks an operation in flight, for the stall watchdog.
@@ -179,6 +191,19 @@ func (r *recorder) checkStalls(now time.Time) {
 	}
 }
 
+// inFlight names the watched operations in flight at now with their ages,
+// e.g. "wal_fdatasync in flight for 31s", or "" when there are none.
+func (r *recorder) inFlight(now time.Time) string {
+	var out []string
+	for _, s := range r.series {
+		if st := s.inflight.Load(); s.watch && st != 0 {
+			age := now.Sub(r.epoch) - time.Duration(st-1)
+			out = append(out, fmt.Sprintf("%s in flight for %s", s.name, age.Round(time.Millisecond)))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
 // ongoingStalls records operations still stuck when the run ends.
 func (r *recorder) ongoingStalls(now time.Time) {
 	for _, s := range r.series {
@@ -193,17 +218,52 @@ func (r *recorder) ongoingStalls(now time.Time) {
 	}
 }
 
+// finish ends the measured phase at now. An operation still in flight
+// counts with its age so far, in its metric's totals and last second: a
+// disk that holds an fdatasync and never returns it must not read as
+// healthy because only the operations that returned were recorded. The
+// last, partial second (lasting last) is rolled; operations that return
+// after this are not recorded.
+func (r *recorder) finish(now time.Time, second int, last time.Duration, active []string) {
+	r.ongoingStalls(now)
+	if !r.measuring.Swap(false) {
+		return
+	}
+	for _, s := range r.series {
+		st := s.inflight.Load()
+		// NB: the swap keeps done from recording it as well.
+		if st == 0 || !s.inflight.CompareAndSwap(st, 0) {
+			continue
+		}
+		age := now.Sub(r.epoch) - time.Duration(st-1)
+		s.mu.Lock()
+		s.add(age)
+		s.stuck++
+		s.stuckAge = max(s.stuckAge, age)
+		s.mu.Unlock()
+	}
+	r.closeSecond(second, max(last, 1), active)
+}
+
 // roll closes the current second: every metric's current histogram becomes
 // one entry of the interval series. Called by the interval ticker.
 func (r *recorder) roll(second int, active []string) {
 	if !r.measuring.Load() {
 		return
 	}
+	r.closeSecond(second, time.Second, active)
+}
+
+// closeSecond adds the current second, which lasted d, to the series.
+func (r *recorder) closeSecond(second int, d time.Duration, active []string) {
 	iv := report.Interval{
-		StartNs: int64(second) * int64(time.Second),
-		Metrics: make(map[string]report.IntervalMetric, len(r.series)),
-		Active:  active,
+		StartNs:    int64(second) * int64(time.Second),
+		DurationNs: int64(d),
+		Metrics:    make(map[string]report.IntervalMetric, len(r.series)),
+		Active:     active,
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, s := range r.series {
 		s.mu.Lock()
 		s.cur, s.spare = s.spare, s.cur
@@ -211,12 +271,11 @@ func (r *recorder) roll(second int, active []string) {
 		// NB: spare is only touched here, by the single roll goroutine.
 		if s.spare.TotalCount() > 0 {
 			iv.Metrics[s.name] = report.NewIntervalMetric(s.spare)
+			r.intervals.accumulate(s.name, s.spare)
 		}
 		s.spare.Reset()
 	}
-	r.mu.Lock()
-	r.intervals = append(r.intervals, iv)
-	r.mu.Unlock()
+	r.intervals.add(iv, second)
 }
 
 func (s *series) count() int64 {
@@ -238,8 +297,11 @@ func (r *recorder) metrics() map[string]*report.Metric {
 	for _, s := range r.series {
 		s.mu.Lock()
 		h := hdrhistogram.Import(s.total.Export())
+		stuck, age := s.stuck, s.stuckAge
 		s.mu.Unlock()
-		out[s.name] = report.NewMetric(h)
+		m := report.NewMetric(h)
+		m.InFlight, m.InFlightAgeNs = stuck, int64(age)
+		out[s.name] = m
 	}
 	return out
 }

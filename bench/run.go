@@ -209,7 +209,7 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	res.Neighbors = nbs
 	res.Metrics = rec.metrics()
 	rec.mu.Lock()
-	res.Intervals = rec.intervals
+	res.Intervals = rec.intervals.all()
 	res.Stalls = rec.stalls
 	rec.mu.Unlock()
 	res.Warnings = append(res.Warnings, tg.stale...)
@@ -290,14 +290,14 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, nset *ne
 			}
 		case <-end:
 			stop.Store(true)
-			err = waitStopped(done, log)
+			err = waitStopped(done, rec, log)
 			finished = true
 		case err = <-done:
 			finished = true
 		case <-ctx.Done():
 			stop.Store(true)
 			res.Interrupted = true
-			err = waitStopped(done, log)
+			err = waitStopped(done, rec, log)
 			finished = true
 		}
 	}
@@ -308,24 +308,29 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, nset *ne
 	if measStart.IsZero() {
 		measStart = now
 	}
-	rec.ongoingStalls(now)
-	rec.roll(second, nset.active()) // the last, partial second
 	// NB: what happens after this (closing the WAL syncs it) is not part
 	// of the measurement, and the interval series must sum to the totals.
-	rec.measuring.Store(false)
+	rec.finish(now, second, now.Sub(measStart)-time.Duration(second)*time.Second, nset.active())
 	res.DurationNs = int64(now.Sub(measStart))
 	res.WarmupNs = int64(measStart.Sub(driveStart))
 	return res, err
 }
 
 // waitStopped waits, for a bounded time, for the workload to return after
-// it was told to stop.
-func waitStopped(done <-chan error, log io.Writer) error {
+// it was told to stop. When it does not, it says what is stuck and that
+// the process cannot exit before the kernel returns the call.
+func waitStopped(done <-chan error, rec *recorder, log io.Writer) error {
 	select {
 	case err := <-done:
 		return err
 	case <-time.After(hangGrace):
-		fmt.Fprintf(log, "etcdisk: the disk did not return from a system call within %s; reporting what was measured\n", hangGrace)
+		stuck := rec.inFlight(time.Now())
+		if stuck == "" {
+			fmt.Fprintf(log, "etcdisk: the disk did not return from a system call within %s; reporting what was measured\n", hangGrace)
+			return errHung
+		}
+		fmt.Fprintf(log, "etcdisk: the disk did not return within %s of the stop (%s); reporting what was measured, the stuck operation counted with its age\n", hangGrace, stuck)
+		fmt.Fprintf(log, "etcdisk: a process in an uninterruptible fdatasync cannot exit until the kernel returns it: etcdisk exits when the disk answers, not even kill -9 ends it sooner\n")
 		return errHung
 	}
 }

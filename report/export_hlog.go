@@ -43,7 +43,7 @@ func WriteHlog(w io.Writer, r *Result) error {
 	_ = lw.OutputBaseTime(baseMs)
 	_ = lw.OutputLegend()
 	for i, iv := range r.Intervals {
-		end := iv.StartNs + int64(time.Second)
+		end := iv.EndNs()
 		if i+1 < len(r.Intervals) && r.Intervals[i+1].StartNs < end {
 			end = r.Intervals[i+1].StartNs
 		}

@@ -64,7 +64,9 @@ func promCheckFamilies(r *Result, gauge func(*dto.MetricFamily, float64, ...stri
 	outcome := promFamily(PromPrefix+"check_outcome", "Outcome of a check: 1 for the outcome it had, 0 for the others.", dto.MetricType_GAUGE)
 	for _, c := range r.Checks {
 		pct := promPercentileLabel(c.Quantile)
-		gauge(target, promSeconds(c.TargetNs), "metric", c.Metric, "percentile", pct)
+		if c.Kind == "" { // a plausibility floor is no etcd target
+			gauge(target, promSeconds(c.TargetNs), "metric", c.Metric, "percentile", pct)
+		}
 		for _, o := range []string{VerdictPass, VerdictFail, VerdictInconclusive} {
 			gauge(outcome, promBool(c.Outcome == o), "metric", c.Metric, "percentile", pct, "outcome", o)
 		}

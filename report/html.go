@@ -65,13 +65,26 @@ type htmlChart struct {
 	Chart             template.HTML
 }
 
-// htmlStepNote says how a long run's timeline is drawn.
-func htmlStepNote(seconds int) string {
-	step := (seconds + htmlMaxTimePoints - 1) / htmlMaxTimePoints
-	if step <= 1 {
-		return "per second"
+// htmlStepNote says how a run's timeline is drawn: per interval, and for a
+// long run in steps of several intervals. A long run's older intervals are
+// longer than a second (the series keeps the last hour per second).
+func htmlStepNote(ivs []Interval) string {
+	step := (len(ivs) + htmlMaxTimePoints - 1) / htmlMaxTimePoints
+	longest := time.Second
+	for _, iv := range ivs[:max(len(ivs)-1, 0)] { // the last one is partial
+		longest = max(longest, iv.Duration())
 	}
-	return fmt.Sprintf("in steps of %ds (median p50; worst second's p99 and max)", step)
+	if longest == time.Second {
+		if step <= 1 {
+			return "per second"
+		}
+		return fmt.Sprintf("in steps of %ds (median p50; worst second's p99 and max)", step)
+	}
+	unit := "per second for the last hour, in intervals of up to " + FormatDuration(longest) + " before it"
+	if step <= 1 {
+		return unit
+	}
+	return fmt.Sprintf("%s; in steps of %d intervals (median p50; worst interval's p99 and max)", unit, step)
 }
 
 // htmlMetricTitles names etcd's metrics as its dashboards do.
@@ -127,16 +140,21 @@ func newHTMLView(r *Result) (*htmlView, error) {
 	if r.Error != "" && !strings.Contains(r.Reason, r.Error) {
 		v.Banners = append(v.Banners, "The run failed: "+safeText(r.Error))
 	}
+	for _, name := range metricNames(r) {
+		if p := InFlightPhrase(name, r.Metrics[name]); p != "" {
+			v.Banners = append(v.Banners, p+" when the run ended: counted with that age in the maximum, the counts over 100 ms and 1 s, and the check.")
+		}
+	}
 
 	targets := map[string]int64{}
 	for _, ch := range r.Checks {
-		if ch.Quantile == 99 {
+		if ch.Quantile == 99 && ch.Kind == "" {
 			targets[ch.Metric] = ch.TargetNs
 		}
 		hc := htmlCheck{
 			Metric:   htmlMetricTitle(ch.Metric),
 			Quantile: "p" + strconv.FormatFloat(ch.Quantile, 'f', -1, 64),
-			Target:   "< " + htmlDur(ch.TargetNs),
+			Target:   htmlTarget(ch),
 			Observed: htmlDur(ch.ObservedNs),
 			CI:       FormatInterval(ch.Interval),
 			Samples:  humanize.Comma(ch.Samples),
@@ -238,7 +256,7 @@ func newHTMLView(r *Result) (*htmlView, error) {
 		}
 		v.Metrics = append(v.Metrics, hm)
 		if !strings.HasPrefix(name, "neighbor_") && len(r.Intervals) > 0 {
-			v.Timelines = append(v.Timelines, htmlChart{Name: name, Title: htmlMetricTitle(name), Chart: htmlTimeline(r, name, targets[name]), Step: htmlStepNote(len(r.Intervals))})
+			v.Timelines = append(v.Timelines, htmlChart{Name: name, Title: htmlMetricTitle(name), Chart: htmlTimeline(r, name, targets[name]), Step: htmlStepNote(r.Intervals)})
 		}
 	}
 
@@ -454,3 +472,12 @@ footer { margin-top:36px; font-size:12px; color:var(--muted); }
 </body>
 </html>
 `
+
+// htmlTarget is a check's target: a limit ("< 10ms"), or for a
+// plausibility check the floor of stable storage ("≥ 5us").
+func htmlTarget(ch Check) string {
+	if ch.Kind == CheckPlausibility {
+		return "≥ " + htmlDur(ch.TargetNs)
+	}
+	return "< " + htmlDur(ch.TargetNs)
+}

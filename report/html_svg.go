@@ -314,7 +314,7 @@ func htmlTimeline(r *Result, name string, targetNs int64) template.HTML {
 
 	dur := float64(r.DurationNs) / 1e9
 	for _, iv := range r.Intervals {
-		dur = math.Max(dur, float64(iv.StartNs)/1e9+1)
+		dur = math.Max(dur, float64(iv.EndNs())/1e9)
 	}
 	dur = math.Max(dur, 1)
 	xpos := func(sec float64) float64 { return f.x0() + sec/dur*(f.x1()-f.x0()) }
@@ -460,7 +460,7 @@ func htmlTimelinePoints(r *Result, name string) []htmlTimePoint {
 	var out []htmlTimePoint
 	for i := 0; i < len(r.Intervals); i += step {
 		group := r.Intervals[i:min(i+step, len(r.Intervals))]
-		first, last := float64(group[0].StartNs)/1e9, float64(group[len(group)-1].StartNs)/1e9+1
+		first, last := float64(group[0].StartNs)/1e9, float64(group[len(group)-1].EndNs())/1e9
 		p := htmlTimePoint{sec: (first + last) / 2, gap: true}
 		var p50s []int64
 		for _, iv := range group {

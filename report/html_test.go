@@ -44,7 +44,7 @@ func TestHTMLTimelineLongRun(t *testing.T) {
 	if n := strings.Count(svg, ","); n > 4*htmlMaxTimePoints {
 		t.Errorf("the timeline has %d coordinates", n)
 	}
-	if got := htmlStepNote(3600); !strings.Contains(got, "steps of 6s") {
+	if got := htmlStepNote(make([]Interval, 3600)); !strings.Contains(got, "steps of 6s") {
 		t.Errorf("step note %q", got)
 	}
 }

@@ -180,6 +180,9 @@ func (r *Result) validate() error {
 		}
 	}
 	for i, iv := range r.Intervals {
+		if iv.DurationNs < 0 {
+			return fmt.Errorf("interval %d: negative duration", i)
+		}
 		for name, m := range iv.Metrics {
 			if m.Count < 0 {
 				return fmt.Errorf("interval %d, metric %s: negative count", i, name)

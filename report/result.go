@@ -186,6 +186,12 @@ type Metric struct {
 	Over100ms int64  `json:"over_100ms"` // heartbeat interval
 	Over1s    int64  `json:"over_1s"`    // etcd's "slow fdatasync" warning, election timeout
 	Histogram string `json:"histogram"`
+	// InFlight counts the operations still in flight when the run ended
+	// (a disk that did not return them). Each is in Count, the histogram
+	// and the counts above with its age then, a lower bound of its
+	// latency; InFlightAgeNs is the oldest of those ages.
+	InFlight      int64 `json:"in_flight,omitempty"`
+	InFlightAgeNs int64 `json:"in_flight_age_ns,omitempty"`
 }
 
 // Interval95 is a 95% confidence interval of a quantile from order
@@ -211,6 +217,10 @@ type Check struct {
 	// Advisory is set on a check that did not decide the verdict: too few
 	// samples to judge, and no evidence of a failure (see Target.Advisory).
 	Advisory bool `json:"advisory,omitempty"`
+	// Kind is "" for a target (the quantile must stay under TargetNs) and
+	// CheckPlausibility for a floor (a quantile under TargetNs is not
+	// physically possible on stable storage).
+	Kind string `json:"kind,omitempty"`
 }
 
 // Stall is an operation that was in flight longer than the watchdog threshold.
@@ -234,14 +244,29 @@ type Neighbor struct {
 	LastError string  `json:"last_error,omitempty"`
 }
 
-// Interval is one second of the run.
+// Interval is one stretch of the run: a second, or for the older part of a
+// long run a merge of consecutive seconds (see DurationNs).
 type Interval struct {
-	StartNs int64                     `json:"start_ns"` // since the start of the measured phase
-	Metrics map[string]IntervalMetric `json:"metrics"`
-	Active  []string                  `json:"active_neighbors,omitempty"` // neighbours on during the second
+	StartNs int64 `json:"start_ns"` // since the start of the measured phase
+	// DurationNs is the interval's length; 0 (results that predate it)
+	// means one second. The last interval of a run is partial.
+	DurationNs int64                     `json:"duration_ns,omitempty"`
+	Metrics    map[string]IntervalMetric `json:"metrics"`
+	Active     []string                  `json:"active_neighbors,omitempty"` // neighbours on during the interval
 }
 
-// IntervalMetric is one metric during one second.
+// Duration is the interval's length.
+func (iv Interval) Duration() time.Duration {
+	if iv.DurationNs <= 0 {
+		return time.Second
+	}
+	return time.Duration(iv.DurationNs)
+}
+
+// EndNs is where the interval ends, since the start of the measured phase.
+func (iv Interval) EndNs() int64 { return iv.StartNs + int64(iv.Duration()) }
+
+// IntervalMetric is one metric during one interval.
 type IntervalMetric struct {
 	Count     int64  `json:"count"`
 	P50Ns     int64  `json:"p50_ns"`

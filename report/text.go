@@ -336,6 +336,11 @@ func writeConsequences(b *bytes.Buffer, r *Result, names []string) {
 	}
 	tw.Flush()
 	b.WriteString("(dashboard p99: histogram_quantile over etcd's 1ms..8192ms buckets)\n")
+	for _, n := range names {
+		if p := InFlightPhrase(n, r.Metrics[n]); p != "" {
+			fmt.Fprintf(b, "!! %s when the run ended: counted above and in max with that age (the disk had not returned it)\n", p)
+		}
+	}
 }
 
 func writeSamples(b *bytes.Buffer, r *Result, names []string) {

@@ -62,16 +62,24 @@ func TargetsFor(r *Result) []Target {
 // straddles the limit, has no upper bound for lack of samples, or the
 // metric has no samples). Each PASS or FAIL is wrong at most 2.5% of the
 // time. Overall: FAIL if any check fails, else INCONCLUSIVE if any is, else
-// PASS; no targets at all is INCONCLUSIVE.
+// PASS; no targets at all is INCONCLUSIVE. A check cannot pass while its
+// metric had an operation in flight at the end of the run, and a WAL
+// fdatasync faster than stable storage can be (StableStorageFloor) adds an
+// INCONCLUSIVE plausibility check.
 //
 // A verdict of "error" (the run failed) is kept with its reason; the checks
 // are still filled for information. Judge also adds a warning for every
 // judged metric with fewer samples than a bounded p99 (and p99.9) needs.
 // Calling it again replaces the checks and adds no duplicate warning.
 func Judge(r *Result, targets []Target) {
-	r.Checks = make([]Check, 0, len(targets))
+	r.Checks = make([]Check, 0, len(targets)+1)
 	for _, t := range targets {
-		r.Checks = append(r.Checks, judgeOne(r.Metrics[t.Metric], t))
+		c := judgeOne(r.Metrics[t.Metric], t)
+		inFlightOutcome(&c, r.Metrics[t.Metric])
+		r.Checks = append(r.Checks, c)
+	}
+	if c, ok := plausibilityCheck(r.Metrics[MetricWALFdatasync]); ok {
+		r.Checks = append(r.Checks, c)
 	}
 	for _, name := range judgedMetrics(targets) {
 		for _, w := range sampleWarnings(name, r.Metrics[name]) {
@@ -203,6 +211,9 @@ func overall(checks []Check) (verdict, reason string) {
 // checkPhrase says a check in one phrase, e.g.
 // "wal_fdatasync p99 1.94ms (95% CI 1.81ms-2.10ms) < 10ms target".
 func checkPhrase(c Check) string {
+	if c.Kind == CheckPlausibility {
+		return plausibilityPhrase(c)
+	}
 	q := quantileName(c.Quantile)
 	target := FormatDuration(time.Duration(c.TargetNs))
 	if c.Samples == 0 {

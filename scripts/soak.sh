@@ -13,8 +13,12 @@
 # db the same way): page cache, reclaimable, not a leak. So the judged growth
 # is RssAnon's (SOAK_JUDGE=anon); SOAK_JUDGE=vmrss judges VmRSS, which stays
 # flat without the backend (SOAK_ARGS="--rate 500 --backend=false").
+# Then the plateau verdict: the least-squares slope of the judged memory over
+# the second half of the run (after the first minute), in kB per minute; a
+# plateau is a slope under SOAK_PLATEAU_KB_PER_MIN (256: what the interval
+# series' last hour at one second adds at most).
 # Fails (exit 1) when the judged growth is SOAK_MAX_GROWTH_KB or more (5 MB),
-# or when etcdisk ended with an error.
+# when memory has not reached a plateau, or when etcdisk ended with an error.
 #
 #   SOAK_DURATION=10m scripts/soak.sh [DIR]
 #
@@ -22,6 +26,7 @@
 # SOAK_JUDGE (anon or vmrss),
 # SOAK_ARGS (--rate 500: etcd's "heavily loaded" write rate, steady and kind
 # to a shared disk; "" for the closed loop), SOAK_MAX_GROWTH_KB (5120),
+# SOAK_PLATEAU_KB_PER_MIN (256),
 # ETCDISK (a built binary; default: built from this checkout).
 set -euo pipefail
 dir="$(cd "${1:-.}" && pwd)"
@@ -30,6 +35,7 @@ duration="${SOAK_DURATION:-10m}"
 interval="${SOAK_INTERVAL:-10}"
 if [ -n "${SOAK_ARGS+set}" ]; then args="$SOAK_ARGS"; else args="--rate 500"; fi
 limit_kb="${SOAK_MAX_GROWTH_KB:-5120}"
+plateau_kb="${SOAK_PLATEAU_KB_PER_MIN:-256}"
 judge="${SOAK_JUDGE:-anon}"
 case "$judge" in
 anon | vmrss) ;;
@@ -132,5 +138,31 @@ if [ "$growth" -ge "$limit_kb" ]; then
 	fail=1
 else
 	echo "PASS: $name growth $growth kB < $limit_kb kB"
+fi
+
+# Plateau: the slope of the judged column over the second half of the
+# samples after the first minute. Prints: from_t to_t n slope_kb_per_min
+col=3
+[ "$judge" = vmrss ] && col=2
+slope="$(awk -v c="$col" '
+	$1 >= 60 { n++; t[n] = $1; v[n] = $c }
+	END {
+		if (n < 4) exit
+		from = t[1] + (t[n] - t[1]) / 2
+		for (i = 1; i <= n; i++) if (t[i] >= from) { m++; sx += t[i]; sy += v[i]; sxx += t[i]*t[i]; sxy += t[i]*v[i] }
+		d = m*sxx - sx*sx
+		if (m < 3 || d == 0) exit
+		printf "%d %d %d %d\n", from, t[n], m, (m*sxy - sx*sy) / d * 60
+	}' "$tmp/samples" 2>/dev/null || true)"
+if [ -z "$slope" ]; then
+	echo "plateau: too few samples after the first minute to judge (run longer)"
+else
+	read -r from_t to_t nsamp per_min <<<"$slope"
+	if [ "$per_min" -lt "$plateau_kb" ]; then
+		echo "PLATEAU: $name slope ${per_min} kB/min over ${from_t}s-${to_t}s ($nsamp samples) < $plateau_kb kB/min"
+	else
+		echo "FAIL: no plateau: $name still grows ${per_min} kB/min over ${from_t}s-${to_t}s ($nsamp samples), the limit is $plateau_kb kB/min"
+		fail=1
+	fi
 fi
 exit "$fail"

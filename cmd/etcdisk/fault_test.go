@@ -34,12 +34,20 @@ type faultResult struct {
 	Error       string `json:"error"`
 	Saves       int64  `json:"saves"`
 	Metrics     map[string]struct {
-		Count  int64 `json:"count"`
-		P50Ns  int64 `json:"p50_ns"`
-		P99Ns  int64 `json:"p99_ns"`
-		P999Ns int64 `json:"p999_ns"`
-		MaxNs  int64 `json:"max_ns"`
+		Count    int64 `json:"count"`
+		P50Ns    int64 `json:"p50_ns"`
+		P99Ns    int64 `json:"p99_ns"`
+		P999Ns   int64 `json:"p999_ns"`
+		MaxNs    int64 `json:"max_ns"`
+		Over1s   int64 `json:"over_1s"`
+		InFlight int64 `json:"in_flight"`
 	} `json:"metrics"`
+	Checks []struct {
+		Metric  string `json:"metric"`
+		Kind    string `json:"kind"`
+		Outcome string `json:"outcome"`
+		Note    string `json:"note"`
+	} `json:"checks"`
 	Stalls []struct {
 		Metric  string `json:"metric"`
 		AgeNs   int64  `json:"age_ns"`
@@ -263,7 +271,10 @@ func waitFor(buf *syncBuffer, substr string, timeout time.Duration) bool {
 
 // A disk that hangs in fdatasync: the stall watchdog reports it while it
 // hangs, SIGINT still ends the run within 2 s (after the bounded wait) with
-// the partial report, and what could not be removed is named.
+// the partial report, and what could not be removed is named. The stuck
+// fdatasync counts in the partial report with its age (max, over 1 s, the
+// check does not pass), and etcdisk says it cannot exit before the kernel
+// returns the call.
 //
 // NB: a thread blocked in a FUSE request the daemon has already taken cannot
 // be killed until the daemon answers (as on a real disk hung in the kernel:
@@ -271,7 +282,7 @@ func waitFor(buf *syncBuffer, substr string, timeout time.Duration) bool {
 // process is reaped once the test releases the hang.
 func TestFUSEHangingFdatasyncSIGINT(t *testing.T) {
 	backing := t.TempDir()
-	m := fusetest.Mount(t, backing, fusetest.Options{HangFsyncFrom: 300})
+	m := fusetest.Mount(t, backing, fusetest.Options{HangFsyncFrom: 1000})
 	cmd := exec.Command(binary, "run", "--dir", m.Dir, "--duration", "60s", "--warmup", "0s",
 		"--backend=false", "--stall-threshold", "100ms", "--output", "json")
 	var so, se syncBuffer
@@ -305,7 +316,10 @@ func TestFUSEHangingFdatasyncSIGINT(t *testing.T) {
 		t.Fatalf("no stall report on stderr while the fdatasync hangs:\n%s", se.String())
 	}
 	t.Logf("stall reported %s after the hang began", time.Since(hungAt).Round(time.Millisecond))
+	const hold = 3 * time.Second // a stall far past etcd's 1 s
+	time.Sleep(time.Until(hungAt.Add(hold)))
 	sent := time.Now()
+	stuckFor := sent.Sub(hungAt)
 	before := len(se.String())
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
@@ -346,6 +360,20 @@ func TestFUSEHangingFdatasyncSIGINT(t *testing.T) {
 	}
 	if !ongoing {
 		t.Errorf("the result does not record the ongoing stall: %+v", res.Stalls)
+	}
+	fd := res.Metrics["wal_fdatasync"]
+	if fd.MaxNs < int64(stuckFor) || fd.Over1s < 1 || fd.InFlight != 1 {
+		t.Errorf("wal_fdatasync max %s, over 1s %d, in flight %d; want max >= %s (the stall when SIGINT came), over 1s >= 1, 1 in flight",
+			time.Duration(fd.MaxNs), fd.Over1s, fd.InFlight, stuckFor.Round(time.Millisecond))
+	}
+	for _, c := range res.Checks {
+		stuck := c.Outcome == "fail" || strings.Contains(c.Note, "still in flight")
+		if c.Metric == "wal_fdatasync" && c.Kind == "" && (c.Outcome == "pass" || !stuck) {
+			t.Errorf("wal_fdatasync check %q (%s), want it not to pass while the fdatasync is in flight", c.Outcome, c.Note)
+		}
+	}
+	if !strings.Contains(se.String(), "cannot exit until the kernel returns it") {
+		t.Errorf("stderr does not say the process cannot exit before the disk answers:\n%s", se.String())
 	}
 
 	// Now let the disk answer: the process is reaped with exit 2.
