@@ -32,6 +32,10 @@ var ErrInterrupted = errors.New("interrupted")
 // interrupted; the partial result is reported anyway.
 const hangGrace = time.Second
 
+// drainGrace bounds the wait for a workload that is not in a system call
+// but has not returned yet.
+const drainGrace = 30 * time.Second
+
 // hungCleanupGrace bounds closing and removing files after a hang.
 const hungCleanupGrace = 300 * time.Millisecond
 
@@ -320,18 +324,25 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, nset *ne
 // it was told to stop. When it does not, it says what is stuck and that
 // the process cannot exit before the kernel returns the call.
 func waitStopped(done <-chan error, rec *recorder, log io.Writer) error {
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(hangGrace):
-		stuck := rec.inFlight(time.Now())
-		if stuck == "" {
-			fmt.Fprintf(log, "etcdisk: the disk did not return from a system call within %s; reporting what was measured\n", hangGrace)
+	// NB: a workload with no system call in flight is draining (the
+	// request path answers its queued proposals), not hung: it gets
+	// drainGrace. One stuck in a system call gets hangGrace.
+	deadline := time.Now().Add(drainGrace)
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(hangGrace):
+		}
+		if stuck := rec.inFlight(time.Now()); stuck != "" {
+			fmt.Fprintf(log, "etcdisk: the disk did not return within %s of the stop (%s); reporting what was measured, the stuck operation counted with its age\n", hangGrace, stuck)
+			fmt.Fprintf(log, "etcdisk: a process in an uninterruptible fdatasync cannot exit until the kernel returns it: etcdisk exits when the disk answers, not even kill -9 ends it sooner\n")
 			return errHung
 		}
-		fmt.Fprintf(log, "etcdisk: the disk did not return within %s of the stop (%s); reporting what was measured, the stuck operation counted with its age\n", hangGrace, stuck)
-		fmt.Fprintf(log, "etcdisk: a process in an uninterruptible fdatasync cannot exit until the kernel returns it: etcdisk exits when the disk answers, not even kill -9 ends it sooner\n")
-		return errHung
+		if time.Now().After(deadline) {
+			fmt.Fprintf(log, "etcdisk: the workload did not stop within %s; reporting what was measured\n", drainGrace)
+			return errHung
+		}
 	}
 }
 
