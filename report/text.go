@@ -146,7 +146,7 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 	}
 	for _, c := range checks {
 		s := checkPhrase(c)
-		noted := c.Outcome == VerdictInconclusive && c.Note != "" && c.Samples > 0
+		noted := c.Note != "" && c.Samples > 0
 		if noted {
 			s += ": " + c.Note
 		}
