@@ -164,7 +164,7 @@ func driftGen(rate, seconds int, period, amp float64) generator {
 // reach down to the stationary median, and sorting a tenth of the values
 // keeps the simulation fast.
 type sampleBatch struct {
-	below int64
+	below  int64
 	top    []float64 // values above floor, sorted when sorted is set
 	sorted bool
 	secs   float64

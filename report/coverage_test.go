@@ -186,7 +186,7 @@ func coverageTable(rows []coverageRow) string {
 func TestCoverage(t *testing.T) {
 	runs := 300
 	if *coverageFull {
-		runs = 4000
+		runs = 2000
 	}
 	var rows []coverageRow
 	for _, g := range coverageGenerators() {

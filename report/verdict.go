@@ -162,7 +162,7 @@ func judgeOne(r *Result, t Target, tail float64) Check {
 	case ci.LowNs > c.TargetNs:
 		c.Outcome = VerdictFail
 	case c.Samples < c.Needed:
-		c.MoreSeconds = moreSeconds(secs, secs*float64(c.Needed)/float64(c.Samples))
+		c.MoreSeconds = moreSeconds(secs, max(secs*float64(c.Needed)/float64(c.Samples), e.needSeconds))
 		c.Note = fmt.Sprintf("%d samples: a bounded %s needs %d, %s", c.Samples, q, c.Needed, runLonger(c.MoreSeconds))
 	case !ci.Bounded:
 		c.MoreSeconds = moreSeconds(secs, e.needSeconds)
