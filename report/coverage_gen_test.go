@@ -160,9 +160,9 @@ func driftGen(rate, seconds int, period, amp float64) generator {
 }
 
 // sampleBatch is a batch of simulated latencies. Only the values above
-// floor are kept (the rest are counted): a p99 and its intervals never
-// reach down to the stationary median, and sorting a tenth of the values
-// keeps the simulation fast.
+// floor (the stationary p90) are kept, the rest counted: a p99 and its
+// intervals stay far above it, and sorting a tenth of the values keeps the
+// simulation fast. A rank that reaches under floor reads as floor.
 type sampleBatch struct {
 	below  int64
 	top    []float64 // values above floor, sorted when sorted is set
@@ -195,7 +195,7 @@ func (b *sampleBatch) rank(k int64) float64 {
 
 func (b *sampleBatch) atMost(x float64) int64 {
 	if x < b.floor {
-		return 0 // not asked: the intervals stay far above the median
+		return 0 // not asked: only the p99 is looked up
 	}
 	b.sort()
 	i, _ := slices.BinarySearch(b.top, math.Nextafter(x, math.Inf(1)))

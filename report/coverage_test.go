@@ -116,7 +116,7 @@ type coverageRow struct {
 // the table is the same on every machine.
 func simulate(g generator, runs int) coverageRow {
 	row := coverageRow{g: g, runs: runs, truth: mixQuantile(g.mix, coverageQ)}
-	floor := mixQuantile(g.mix, 0.5)
+	floor := mixQuantile(g.mix, 0.9)
 	out := make([]runOutcome, runs)
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)

@@ -2,7 +2,7 @@ package report
 
 import "math"
 
-// Burst-aware confidence intervals of quantiles: sectioning over time.
+// Burst-aware confidence intervals of quantiles: batch means over time.
 //
 // Disk latency comes in bursts (writeback every few seconds, a neighbour's
 // on and off phases, device garbage collection, drift). The slow samples
@@ -10,37 +10,45 @@ import "math"
 // three bad seconds holds about three pieces of evidence about the p99, not
 // thousands, and the binomial interval of QuantileRanks is far too narrow.
 //
-// The interval here is sectioning (Asmussen and Glynn, Stochastic
-// Simulation, 2007, ch. IV.5; batch quantiles as in the Sequest procedure
-// of Alexopoulos, Goldsman, Mokashi and Wilson): the run is cut into b
-// contiguous time batches of whole intervals (seconds, or the coarser
-// intervals of a long run); Q_j is the quantile of batch j and Q that of the
-// whole run. Batches long enough to outlast a burst are roughly independent
-// and, by the Bahadur representation, each Q_j is roughly normal with a
-// variance inversely proportional to its n_j samples, so
+// The interval here is built from batch means over time (Asmussen and
+// Glynn, Stochastic Simulation, 2007, ch. IV.5, sectioning and batch means
+// for steady-state quantiles; the batching of Alexopoulos, Goldsman,
+// Mokashi and Wilson's Sequest procedure). The run is cut into b contiguous
+// time batches of whole intervals (seconds, or the coarser intervals of a
+// long run). By the Bahadur representation the run's q-quantile Q moves
+// with the fraction F(x) of samples at or under x: Q - x_q is about
+// (q - F(x_q)) / f(x_q). F is a plain mean, so its standard error follows
+// from the batches, however the samples within a batch depend on each
+// other:
 //
-//	s^2 = sum_j n_j (Q_j - Qbar)^2 / (b-1),  Qbar = sum_j n_j Q_j / N
-//	Q +- t(b-1, 1-tail) * s / sqrt(N)
+//	F = sum_j c_j / N,   se^2 = b/(b-1) * sum_j (c_j - F n_j)^2 / N^2
 //
-// is a confidence interval for the quantile of the stationary process
-// (with equal batches this is the textbook Q +- t s_Q / sqrt(b)). It is
-// centred on the whole-run quantile rather than on the batch mean, whose
-// small-batch bias would not shrink with more batches.
+// (c_j of batch j's n_j samples at or under x; the ratio form allows
+// batches of unequal size). The interval is the order statistics of ranks
+// N(q - t se) and N(q + t se), t Student's with b-1 degrees of freedom:
+// the values x not rejected by |F(x) - q| <= t se. se is taken at the
+// observed quantile, where F is about q, rather than at each x: a run that
+// saw fewer bursts than usual also shows less spread in the far tail, and
+// the error at the quantile is what the hypothesis F(x) = q implies. This
+// linear form beats t-intervals on the batch quantiles themselves
+// (sectioning proper), whose spread over short batches is a nonlinear
+// function of how much of each batch a burst covered; the simulation in
+// coverage_test.go measured both and keeps this one.
 //
 // How batches are chosen. The run starts as blocksInitial (10, the low end
 // of the 10 to 30 batches Schmeiser (1982) recommends: longer batches
 // outlast longer bursts) batches of equal
 // duration, fewer when each would hold under batchSamples(q) samples
-// (a batch's p99 needs about a hundred samples to mean anything). While the
-// lag-1 autocorrelation of the batch quantiles is significant (above
+// (a batch should expect at least one sample over the quantile). While the
+// lag-1 autocorrelation of the batches' fractions under the observed
+// quantile is significant (above
 // 1.645/sqrt(b), the one-sided 5% point under independence), neighbouring
 // batches are merged pairwise: bursts longer than a batch make neighbours
 // alike, and longer batches outlast them. Fewer than blocksMin batches
 // decide nothing: the interval is unbounded and the check says how many
 // seconds more would give enough. The moving-block bootstrap (Kunsch 1989)
-// was the alternative; sectioning needs no resampling, has a closed form
-// that a reader can check, and its coverage is what the simulation in
-// coverage_test.go measures.
+// was the alternative; batch means need no resampling, have a closed form
+// a reader can check, and their coverage is what the simulation measures.
 //
 // The binomial interval stays as a floor: the result is the union of both,
 // never narrower than what independent samples would give.
@@ -83,7 +91,7 @@ func batchSamples(q float64) int64 {
 	return int64(math.Ceil(1/(1-q) - 1e-9))
 }
 
-// sectioning returns the interval of quantile q with tail left in each
+// sectioning returns the batch-means interval of quantile q with tail left in each
 // tail, from the run's slices in time order (consumed: merged in place) and
 // its order statistics.
 func sectioning(parts []batch, whole orderStats, q, tail float64) blockEstimate {
