@@ -169,6 +169,10 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 		}
 		lines = append(lines, reason)
 	}
+	if k := len(r.Checks); k > 1 && r.Checks[0].Interval.Confidence > 0 {
+		lines = append(lines, fmt.Sprintf("(%d targets, each judged at %s confidence (Bonferroni): a PASS or a FAIL of the whole verdict is wrong at most 2.5%% of the time)",
+			k, confidenceName(r.Checks[0].Interval)))
+	}
 	for i, l := range lines {
 		if i == 0 {
 			fmt.Fprintf(b, "%s  %s\n", word, l)
