@@ -50,7 +50,7 @@ fuzz: ## every fuzz target, FUZZTIME inputs (or a duration) each (a finding fail
 # coverage_test.go): 2000 simulated runs per latency generator; prints the
 # table the README shows. make test runs a reduced version as an assertion.
 coverage: ## coverage of the p99 intervals on simulated bursty latency (the README's table)
-	@$(GO) test -count=1 -run '^TestCoverage$$' ./report -coverage.full
+	@$(GO) test -count=1 -v -run '^TestCoverage$$' ./report -coverage.full
 
 clean:
 	rm -rf bin

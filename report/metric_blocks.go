@@ -1,6 +1,9 @@
 package report
 
-import "math"
+import (
+	"math"
+	"sort"
+)
 
 // Burst-aware confidence intervals of quantiles: batch means over time.
 //
@@ -24,24 +27,20 @@ import "math"
 //	F = sum_j c_j / N,   se^2 = b/(b-1) * sum_j (c_j - F n_j)^2 / N^2
 //
 // (c_j of batch j's n_j samples at or under x; the ratio form allows
-// batches of unequal size). The interval is the order statistics of ranks
-// N(q - t se) and N(q + t se), t Student's with b-1 degrees of freedom:
-// the values x not rejected by |F(x) - q| <= t se. se is taken at the
-// observed quantile, where F is about q, rather than at each x: a run that
-// saw fewer bursts than usual also shows less spread in the far tail, and
-// the error at the quantile is what the hypothesis F(x) = q implies. This
+// batches of unequal size). The interval is the set of values x not
+// rejected by |F(x) - q| <= t se, t Student's with b-1 degrees of freedom,
+// with se read both at x and at the observed quantile (see invert). This
 // linear form beats t-intervals on the batch quantiles themselves
 // (sectioning proper), whose spread over short batches is a nonlinear
-// function of how much of each batch a burst covered; the simulation in
+// function of how much of each batch a burst covered: the simulation in
 // coverage_test.go measured both and keeps this one.
 //
-// How batches are chosen. The run starts as blocksInitial (10, the low end
-// of the 10 to 30 batches Schmeiser (1982) recommends: longer batches
-// outlast longer bursts) batches of equal
-// duration, fewer when each would hold under batchSamples(q) samples
-// (a batch should expect at least one sample over the quantile). While the
-// lag-1 autocorrelation of the batches' fractions under the observed
-// quantile is significant (above
+// How batches are chosen. The run starts as blocksInitial batches of equal
+// duration (10, the low end of the 10 to 30 batches Schmeiser (1982)
+// recommends: longer batches outlast longer bursts), fewer when each would
+// hold under batchSamples(q) samples (a batch should expect at least one
+// sample over the quantile). While the lag-1 autocorrelation of the
+// batches' fractions under the observed quantile is significant (above
 // 1.645/sqrt(b), the one-sided 5% point under independence), neighbouring
 // batches are merged pairwise: bursts longer than a batch make neighbours
 // alike, and longer batches outlast them. Fewer than blocksMin batches
@@ -209,21 +208,40 @@ func lag1Significant(xs []float64) bool {
 	return num/den > 1.645/math.Sqrt(b)
 }
 
-// invert returns the values x not rejected as the q-quantile: those with
-// |F(x) - q| <= t se, F(x) the run's fraction of samples at or under x and
-// se the batch-means standard error of F at the observed quantile, where F
-// is about q. The error is taken there rather than at each x: a run that
-// saw fewer bursts than usual also shows less spread in the tail, and the
-// error at the quantile is what the hypothesis F(x) = q implies.
+// invert returns the values x not rejected as the q-quantile, |F(x) - q|
+// <= t se, in two readings of se: the standard error at each x (the test
+// inversion proper) and the one at the observed quantile. The interval is
+// the union of both. On rare bursts each alone misses in its own kind of
+// run: the first when the run saw fewer bursts than usual (its far tail
+// then shows little spread), the second when it saw more; the union holds
+// in both (coverage_test.go).
 func invert(bs []batch, whole orderStats, q, tail, secs float64) blockEstimate {
 	t := tQuantile(1-tail, len(bs)-1)
 	n := whole.size()
-	_, se := batchCDF(bs, whole.highest(quantileRank(n, q)))
+	c := quantileRank(n, q)
 	e := blockEstimate{blocks: len(bs), batchSeconds: secs / float64(len(bs))}
+	// At the observed quantile: ranks n(q -+ t se).
+	_, se := batchCDF(bs, whole.highest(c))
 	nf := float64(n)
 	e.hi = whole.highest(min(n, int64(math.Ceil(nf*(q+t*se)))))
 	if l := int64(math.Floor(nf * (q - t*se))); l >= 1 {
 		e.lo = whole.lowest(l)
+	}
+	// At each x: the smallest rank surely over the quantile, and the
+	// largest surely under it (counted down from c).
+	k := sort.Search(int(n-c+1), func(i int) bool {
+		f, se := batchCDF(bs, whole.highest(c+int64(i)))
+		return f-t*se >= q
+	})
+	e.hi = max(e.hi, whole.highest(c+int64(k)))
+	k = sort.Search(int(c), func(i int) bool {
+		f, se := batchCDF(bs, whole.highest(c-int64(i)))
+		return f+t*se <= q
+	})
+	if int64(k) == c {
+		e.lo = 0
+	} else {
+		e.lo = min(e.lo, whole.lowest(c-int64(k)))
 	}
 	return e
 }

@@ -101,4 +101,3 @@ func rareBursts(r *Result, metric string, secs float64) string {
 	}
 	return fmt.Sprintf("%d stalls in %s: bursts rarer than once every %s are not excluded", stalls, d, d)
 }
-
