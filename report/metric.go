@@ -179,6 +179,15 @@ func (r *ranks) countAbove(limit int64) int64 {
 	return r.n - below
 }
 
+// atMost counts values at or under limit: all but countAbove's.
+func (r *ranks) atMost(limit int64) int64 {
+	i := sort.Search(len(r.from), func(i int) bool { return r.from[i] > limit })
+	if i == 0 {
+		return 0
+	}
+	return r.cum[i-1]
+}
+
 // interval returns the 95% confidence interval of quantile q (0 < q < 1)
 // as values of the histogram, see QuantileRanks for the ranks.
 func (r *ranks) interval(q float64) Interval95 {

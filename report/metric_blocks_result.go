@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"slices"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -10,43 +11,30 @@ import (
 // series: each interval's histogram is one slice of the run, whatever its
 // duration.
 
-// histBatch is a stretch of the interval series: the merged histogram of
-// its intervals (nil while empty) and their duration.
+// histBatch is a stretch of the interval series: the order statistics of
+// its intervals (shared, never modified) and their duration.
 type histBatch struct {
-	h     *hdrhistogram.Histogram
-	secs  float64
-	ranks *ranks // built on first use, dropped by merge
+	members []*ranks
+	n       int64
+	secs    float64
 }
 
-func (b *histBatch) count() int64 {
-	if b.h == nil {
-		return 0
-	}
-	return b.h.TotalCount()
-}
-
+func (b *histBatch) count() int64     { return b.n }
 func (b *histBatch) seconds() float64 { return b.secs }
 
 func (b *histBatch) atMost(x float64) int64 {
-	if b.h == nil {
-		return 0
+	var c int64
+	for _, r := range b.members {
+		c += r.atMost(int64(x))
 	}
-	if b.ranks == nil {
-		b.ranks = newRanks(b.h)
-	}
-	return b.ranks.n - b.ranks.countAbove(int64(x))
+	return c
 }
 
 func (b *histBatch) merge(o batch) batch {
 	ob := o.(*histBatch)
+	b.members = append(b.members, ob.members...)
+	b.n += ob.n
 	b.secs += ob.secs
-	switch {
-	case b.h == nil:
-		b.h = ob.h
-	case ob.h != nil:
-		b.h.Merge(ob.h)
-	}
-	b.ranks = nil
 	return b
 }
 
@@ -57,18 +45,47 @@ func (s rankStats) size() int64             { return s.r.n }
 func (s rankStats) lowest(k int64) float64  { return float64(s.r.lowest(k)) }
 func (s rankStats) highest(k int64) float64 { return float64(s.r.highest(k)) }
 
-// seriesParts returns metric name's slices of r's interval series with
-// their durations (up to the next interval's start; the last one up to the
-// end of the run), or false when an interval that counted samples stored
-// no histogram.
-func seriesParts(r *Result, name string) ([]batch, bool) {
-	parts := make([]batch, 0, len(r.Intervals))
+// seriesCache holds a result's interval series decoded once per metric:
+// every interval's order statistics and duration, shared by the intervals
+// of every quantile and confidence Judge asks for.
+type seriesCache struct {
+	r     *Result
+	parts map[string][]histBatch
+	ok    map[string]bool
+}
+
+func newSeriesCache(r *Result) *seriesCache {
+	return &seriesCache{r: r, parts: map[string][]histBatch{}, ok: map[string]bool{}}
+}
+
+// batches returns metric name's slices of the series in time order, as
+// fresh batches (sectioning consumes them), or false when an interval that
+// counted samples stored no readable histogram.
+func (sc *seriesCache) batches(name string) ([]batch, bool) {
+	if _, done := sc.ok[name]; !done {
+		sc.parts[name], sc.ok[name] = seriesParts(sc.r, name)
+	}
+	if !sc.ok[name] {
+		return nil, false
+	}
+	out := make([]batch, len(sc.parts[name]))
+	for i, p := range sc.parts[name] {
+		out[i] = &histBatch{members: slices.Clip(p.members), n: p.n, secs: p.secs}
+	}
+	return out, len(out) > 0
+}
+
+// seriesParts decodes metric name's intervals of r, each lasting up to the
+// next interval's start (the last one up to the end of the run), so
+// intervals of unequal duration are fine.
+func seriesParts(r *Result, name string) ([]histBatch, bool) {
+	parts := make([]histBatch, 0, len(r.Intervals))
 	for i, iv := range r.Intervals {
 		end := r.DurationNs
 		if i+1 < len(r.Intervals) {
 			end = r.Intervals[i+1].StartNs
 		}
-		p := &histBatch{secs: max(0, float64(end-iv.StartNs)/1e9)}
+		p := histBatch{secs: max(0, float64(end-iv.StartNs)/1e9)}
 		if im, ok := iv.Metrics[name]; ok && im.Count > 0 {
 			if im.Histogram == "" {
 				return nil, false
@@ -77,25 +94,26 @@ func seriesParts(r *Result, name string) ([]batch, bool) {
 			if err != nil {
 				return nil, false
 			}
-			p.h = h
+			rk := newRanks(h)
+			p.members, p.n = []*ranks{rk}, rk.n
 		}
 		parts = append(parts, p)
 	}
-	return parts, len(parts) > 0
+	return parts, true
 }
 
 // burstInterval returns the interval of metric name's pct-th percentile
 // (whole-run histogram h) leaving tail in each tail, and the sectioning
 // behind it. Without a per-interval series it falls back to the binomial
 // interval (Method "binomial"), which assumes independent samples.
-func burstInterval(r *Result, name string, h *hdrhistogram.Histogram, pct, tail float64) (Interval95, blockEstimate) {
+func burstInterval(sc *seriesCache, name string, h *hdrhistogram.Histogram, pct, tail float64) (Interval95, blockEstimate) {
 	q := pct / 100
 	rk := newRanks(h)
 	iv := Interval95{Confidence: 1 - 2*tail, Method: MethodBinomial}
 	if rk.n == 0 {
 		return iv, blockEstimate{}
 	}
-	parts, ok := seriesParts(r, name)
+	parts, ok := sc.batches(name)
 	if !ok {
 		lo, hi, bounded := rk.intervalTail(q, tail)
 		iv.LowNs, iv.HighNs, iv.Bounded = lo, hi, bounded

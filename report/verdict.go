@@ -74,11 +74,11 @@ func TargetsFor(r *Result) []Target {
 // judged metric with fewer samples than a bounded p99 (and p99.9) needs.
 // Calling it again replaces the checks and adds no duplicate warning.
 func Judge(r *Result, targets []Target) {
-	burstMetricCIs(r)
+	sc := burstMetricCIs(r)
 	tail := CITailProbability / float64(max(1, len(targets)))
 	r.Checks = make([]Check, 0, len(targets))
 	for _, t := range targets {
-		r.Checks = append(r.Checks, judgeOne(r, t, tail))
+		r.Checks = append(r.Checks, judgeOne(r, sc, t, tail))
 	}
 	for _, name := range judgedMetrics(targets) {
 		for _, w := range sampleWarnings(name, r.Metrics[name]) {
@@ -94,8 +94,9 @@ func Judge(r *Result, targets []Target) {
 }
 
 // burstMetricCIs sets every metric's p99 and p99.9 intervals to the
-// burst-aware 95% ones.
-func burstMetricCIs(r *Result) {
+// burst-aware 95% ones; it returns the decoded series for more.
+func burstMetricCIs(r *Result) *seriesCache {
+	sc := newSeriesCache(r)
 	for name, m := range r.Metrics {
 		if m == nil || m.Count == 0 || m.Histogram == "" {
 			continue
@@ -104,9 +105,10 @@ func burstMetricCIs(r *Result) {
 		if err != nil {
 			continue
 		}
-		m.P99CI, _ = burstInterval(r, name, h, 99, CITailProbability)
-		m.P999CI, _ = burstInterval(r, name, h, 99.9, CITailProbability)
+		m.P99CI, _ = burstInterval(sc, name, h, 99, CITailProbability)
+		m.P999CI, _ = burstInterval(sc, name, h, 99.9, CITailProbability)
 	}
+	return sc
 }
 
 // ExitCode maps r's verdict to etcdisk's exit status: 0 pass, 1 fail,
@@ -128,7 +130,7 @@ func ExitCode(r *Result) int {
 	}
 }
 
-func judgeOne(r *Result, t Target, tail float64) Check {
+func judgeOne(r *Result, sc *seriesCache, t Target, tail float64) Check {
 	m := r.Metrics[t.Metric]
 	c := Check{
 		Metric:   t.Metric,
@@ -147,7 +149,7 @@ func judgeOne(r *Result, t Target, tail float64) Check {
 		return c
 	}
 	c.Samples = m.Count
-	obs, ci, e, err := checkInterval(r, m, t, tail)
+	obs, ci, e, err := checkInterval(sc, m, t, tail)
 	if err != nil {
 		c.Note = err.Error()
 		return c

@@ -10,7 +10,7 @@ import (
 // checkInterval returns the observed quantile of a check and its
 // burst-aware interval. A summary-only metric (no histogram stored) keeps
 // its stored p99 or p99.9 interval.
-func checkInterval(r *Result, m *Metric, t Target, tail float64) (int64, Interval95, blockEstimate, error) {
+func checkInterval(sc *seriesCache, m *Metric, t Target, tail float64) (int64, Interval95, blockEstimate, error) {
 	if m.Histogram == "" {
 		switch t.Quantile {
 		case 99:
@@ -24,7 +24,7 @@ func checkInterval(r *Result, m *Metric, t Target, tail float64) (int64, Interva
 	if err != nil {
 		return 0, Interval95{}, blockEstimate{}, fmt.Errorf("unreadable histogram: %w", err)
 	}
-	ci, e := burstInterval(r, t.Metric, h, t.Quantile, tail)
+	ci, e := burstInterval(sc, t.Metric, h, t.Quantile, tail)
 	return h.ValueAtQuantile(t.Quantile), ci, e, nil
 }
 
