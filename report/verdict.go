@@ -21,10 +21,10 @@ type Target struct {
 	Quantile float64
 	Limit    time.Duration
 	// Advisory marks a target that decides the verdict only once it has
-	// the samples for a bounded interval, or when it fails. etcd commits
-	// its backend every 100 ms, so a short run has too few commits for a
-	// bounded p99 (368 need 37 s); such a check says so instead of making
-	// every short run INCONCLUSIVE.
+	// the samples and time blocks for a bounded interval, or when it
+	// fails. etcd commits its backend every 100 ms, so a short run has too
+	// few commits for a bounded p99 (five blocks of 100 need 50 s); such a
+	// check says so instead of making every short run INCONCLUSIVE.
 	Advisory bool
 }
 
