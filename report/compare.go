@@ -98,6 +98,10 @@ func Compare(base, cur *Result, maxRegression float64) *Comparison {
 	if maxRegression <= 0 {
 		maxRegression = DefaultMaxRegression
 	}
+	// Results written before the burst-aware intervals carry binomial
+	// ones: recompute them from the interval series.
+	burstMetricCIs(base)
+	burstMetricCIs(cur)
 	c := &Comparison{
 		Base:          summarize(base),
 		Current:       summarize(cur),

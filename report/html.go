@@ -156,7 +156,7 @@ func newHTMLView(r *Result) (*htmlView, error) {
 			Quantile: "p" + strconv.FormatFloat(ch.Quantile, 'f', -1, 64),
 			Target:   htmlTarget(ch),
 			Observed: htmlDur(ch.ObservedNs),
-			CI:       FormatInterval(ch.Interval),
+			CI:       confidenceName(ch.Interval) + " " + FormatInterval(ch.Interval) + blocksPhrase(ch.Interval),
 			Samples:  humanize.Comma(ch.Samples),
 			Outcome:  strings.ToUpper(ch.Outcome),
 			Class:    htmlVerdictClass(ch.Outcome),
@@ -392,7 +392,7 @@ footer { margin-top:36px; font-size:12px; color:var(--muted); }
 <section>
 <h2>Checks</h2>
 {{if .Checks}}<table>
-<thead><tr><th>Metric</th><th>Quantile</th><th class="num">Target</th><th class="num">Observed</th><th class="num">95% CI</th><th class="num">Samples</th><th>Outcome</th></tr></thead>
+<thead><tr><th>Metric</th><th>Quantile</th><th class="num">Target</th><th class="num">Observed</th><th class="num">Confidence interval</th><th class="num">Samples</th><th>Outcome</th></tr></thead>
 <tbody>
 {{range .Checks}}<tr><td>{{.Metric}}</td><td>{{.Quantile}}</td><td class="num">{{.Target}}</td><td class="num"><strong>{{.Observed}}</strong></td><td class="num">{{.CI}}</td><td class="num">{{.Samples}}</td><td class="{{.Class}}"><span class="pill">{{.Outcome}}</span>{{if .Note}} <span class="muted">{{.Note}}</span>{{end}}</td></tr>
 {{end}}</tbody>

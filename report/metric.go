@@ -179,27 +179,40 @@ func (r *ranks) countAbove(limit int64) int64 {
 	return r.n - below
 }
 
+// atMost counts values at or under limit: all but countAbove's.
+func (r *ranks) atMost(limit int64) int64 {
+	i := sort.Search(len(r.from), func(i int) bool { return r.from[i] > limit })
+	if i == 0 {
+		return 0
+	}
+	return r.cum[i-1]
+}
+
 // interval returns the 95% confidence interval of quantile q (0 < q < 1)
-// as values of the histogram, see QuantileRanks for the ranks. The lower
-// bound is the lowest value equivalent to the lower rank and the upper bound
-// the highest value equivalent to the upper rank: the interval is widened by
-// the histogram's resolution, never narrowed.
+// as values of the histogram, see QuantileRanks for the ranks.
 func (r *ranks) interval(q float64) Interval95 {
 	if r.n == 0 {
 		return Interval95{}
 	}
-	lo, hi, ok := QuantileRanks(r.n, q)
 	var iv Interval95
-	if lo >= 1 {
-		iv.LowNs = r.lowest(lo)
+	iv.LowNs, iv.HighNs, iv.Bounded = r.intervalTail(q, CITailProbability)
+	return iv
+}
+
+// intervalTail is the binomial interval leaving tail in each tail. The lower
+// bound is the lowest value equivalent to the lower rank and the upper bound
+// the highest value equivalent to the upper rank: the interval is widened by
+// the histogram's resolution, never narrowed. Without an upper rank, hi is
+// the maximum observed (no real bound).
+func (r *ranks) intervalTail(q, tail float64) (lo, hi int64, bounded bool) {
+	l, u, ok := quantileRanksTail(r.n, q, tail)
+	if l >= 1 {
+		lo = r.lowest(l)
 	}
 	if ok {
-		iv.HighNs = r.highest(hi)
-		iv.Bounded = true
-	} else {
-		iv.HighNs = r.highest(r.n) // the maximum observed: no real bound
+		return lo, r.highest(u), true
 	}
-	return iv
+	return lo, r.highest(r.n), false
 }
 
 // QuantileCI returns the 95% confidence interval of quantile q (0 < q < 1)

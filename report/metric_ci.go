@@ -40,6 +40,12 @@ const CITailProbability = 0.025
 // samples. lo is 0 when no sample bounds the quantile from below; bounded is
 // false (and hi is n+1) when no sample bounds it from above.
 func QuantileRanks(n int64, q float64) (lo, hi int64, bounded bool) {
+	return quantileRanksTail(n, q, CITailProbability)
+}
+
+// quantileRanksTail is QuantileRanks with tail (0 < tail < 0.5) left in
+// each tail instead of 2.5%.
+func quantileRanksTail(n int64, q, tail float64) (lo, hi int64, bounded bool) {
 	if n <= 0 || !(q > 0 && q < 1) {
 		return 0, n + 1, false
 	}
@@ -47,7 +53,7 @@ func QuantileRanks(n int64, q float64) (lo, hi int64, bounded bool) {
 	mean := nf * q
 	sd := math.Sqrt(nf * q * (1 - q))
 	if sd > exactSDLimit {
-		return quantileRanksNormal(n, q)
+		return quantileRanksNormal(n, q, tail)
 	}
 	w := 40*sd + 100
 	a := max(int64(0), int64(math.Floor(mean-w)))
@@ -67,7 +73,7 @@ func QuantileRanks(n int64, q float64) (lo, hi int64, bounded bool) {
 	cdf := 0.0
 	for k := a; k <= b; k++ {
 		cdf += pmf(k)
-		if cdf > CITailProbability {
+		if cdf > tail {
 			break
 		}
 		lo = k + 1
@@ -75,10 +81,10 @@ func QuantileRanks(n int64, q float64) (lo, hi int64, bounded bool) {
 
 	// Upper: u is the smallest k with P(B >= k) <= 2.5%; P(B >= n+1) = 0.
 	hi = n + 1
-	tail := 0.0
+	upper := 0.0
 	for k := b; k >= a; k-- {
-		tail += pmf(k)
-		if tail > CITailProbability {
+		upper += pmf(k)
+		if upper > tail {
 			break
 		}
 		hi = k
@@ -89,34 +95,41 @@ func QuantileRanks(n int64, q float64) (lo, hi int64, bounded bool) {
 // exactSDLimit bounds the exact sum: about 2 x 40 x 1e5 terms at most.
 const exactSDLimit = 1e5
 
-// z975 is the 97.5% point of the standard normal distribution.
-const z975 = 1.959963984540054
-
 // quantileRanksNormal approximates B ~ binomial(n, q) by a normal law with
-// continuity correction: P(B <= l-1) ~ Phi((l-0.5-nq)/sd) <= 2.5% gives
-// l = floor(nq - z*sd + 0.5), and P(B >= u) ~ 1-Phi((u-0.5-nq)/sd) <= 2.5%
-// gives u = ceil(nq + z*sd + 0.5).
-func quantileRanksNormal(n int64, q float64) (lo, hi int64, bounded bool) {
+// continuity correction: P(B <= l-1) ~ Phi((l-0.5-nq)/sd) <= tail gives
+// l = floor(nq - z*sd + 0.5), and P(B >= u) ~ 1-Phi((u-0.5-nq)/sd) <= tail
+// gives u = ceil(nq + z*sd + 0.5), z the normal's (1-tail)-quantile.
+func quantileRanksNormal(n int64, q, tail float64) (lo, hi int64, bounded bool) {
+	z := zQuantile(1 - tail)
 	nf := float64(n)
 	sd := math.Sqrt(nf * q * (1 - q))
-	lo = max(0, int64(math.Floor(nf*q-z975*sd+0.5)))
-	hi = min(n+1, int64(math.Ceil(nf*q+z975*sd+0.5)))
+	lo = max(0, int64(math.Floor(nf*q-z*sd+0.5)))
+	hi = min(n+1, int64(math.Ceil(nf*q+z*sd+0.5)))
 	return lo, hi, hi <= n
 }
+
+// zQuantile is the p-quantile of the standard normal distribution.
+func zQuantile(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }
 
 // SamplesNeeded returns the smallest number of samples for which the 95%
 // confidence interval of quantile q (0 < q < 1) has an upper bound:
 // the smallest n with q^n <= 2.5% (368 for p99, 3688 for p99.9).
 func SamplesNeeded(q float64) int64 {
+	return samplesNeededTail(q, CITailProbability)
+}
+
+// samplesNeededTail is SamplesNeeded for an interval leaving tail in each
+// tail: the smallest n with q^n <= tail.
+func samplesNeededTail(q, tail float64) int64 {
 	if !(q > 0 && q < 1) {
 		return 0
 	}
-	n := int64(math.Ceil(math.Log(CITailProbability) / math.Log(q)))
+	n := int64(math.Ceil(math.Log(tail) / math.Log(q)))
 	// Guard the float rounding at the boundary: step to the exact answer.
-	for n > 1 && math.Pow(q, float64(n-1)) <= CITailProbability {
+	for n > 1 && math.Pow(q, float64(n-1)) <= tail {
 		n--
 	}
-	for math.Pow(q, float64(n)) > CITailProbability {
+	for math.Pow(q, float64(n)) > tail {
 		n++
 	}
 	return n

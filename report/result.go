@@ -194,13 +194,23 @@ type Metric struct {
 	InFlightAgeNs int64 `json:"in_flight_age_ns,omitempty"`
 }
 
-// Interval95 is a 95% confidence interval of a quantile from order
-// statistics. Bounded is false when there are too few samples for the
-// upper bound to exist (then HighNs is the maximum observed).
+// Interval95 is a confidence interval of a quantile: 95% unless Confidence
+// says otherwise (a check judged among several targets is at a higher
+// confidence, see Judge). Bounded is false when there are too few samples,
+// or too few independent blocks, for the upper bound to exist (then HighNs
+// is the maximum observed).
 type Interval95 struct {
 	LowNs   int64 `json:"low_ns"`
 	HighNs  int64 `json:"high_ns"`
 	Bounded bool  `json:"bounded"`
+	// Method is MethodBlocks (burst-aware, over the interval series) or
+	// MethodBinomial (independent samples: a result without the series).
+	Method string `json:"method,omitempty"`
+	// Blocks is how many effectively independent time blocks the interval
+	// rests on (0: too few to bound it), each about BlockSeconds long.
+	Blocks       int     `json:"blocks,omitempty"`
+	BlockSeconds float64 `json:"block_seconds,omitempty"`
+	Confidence   float64 `json:"confidence,omitempty"` // e.g. 0.95, 0.975
 }
 
 // Check is one target judged.
@@ -214,6 +224,10 @@ type Check struct {
 	Samples    int64      `json:"samples"`
 	Needed     int64      `json:"samples_needed"` // for a bounded p99 interval
 	Note       string     `json:"note,omitempty"`
+	// MoreSeconds estimates how much longer a run must last to decide an
+	// inconclusive check (enough blocks, or an interval narrow enough to
+	// clear the target).
+	MoreSeconds int64 `json:"more_seconds,omitempty"`
 	// Advisory is set on a check that did not decide the verdict: too few
 	// samples to judge, and no evidence of a failure (see Target.Advisory).
 	Advisory bool `json:"advisory,omitempty"`

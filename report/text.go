@@ -146,7 +146,7 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 	}
 	for _, c := range checks {
 		s := checkPhrase(c)
-		noted := c.Outcome == VerdictInconclusive && c.Note != "" && c.Samples > 0
+		noted := c.Note != "" && c.Samples > 0
 		if noted {
 			s += ": " + c.Note
 		}
@@ -168,6 +168,10 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 			reason = "no target judged"
 		}
 		lines = append(lines, reason)
+	}
+	if k := len(r.Checks); k > 1 && r.Checks[0].Interval.Confidence > 0 {
+		lines = append(lines, fmt.Sprintf("(%d targets, each judged at %s confidence (Bonferroni): a PASS or a FAIL of the whole verdict is wrong at most 2.5%% of the time)",
+			k, confidenceName(r.Checks[0].Interval)))
 	}
 	for i, l := range lines {
 		if i == 0 {

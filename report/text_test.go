@@ -59,7 +59,8 @@ func TestWriteTextBareResult(t *testing.T) {
 func TestWriteTextVerdictFirst(t *testing.T) {
 	r := loadFixture(t, "hdd-fail.json")
 	r.Checks[0], r.Checks[1] = r.Checks[1], r.Checks[0]
-	r.Checks[1].Outcome = VerdictPass // pretend the WAL passed
+	r.Checks[1].Outcome = VerdictPass                              // pretend the WAL passed
+	r.Checks[0].Outcome, r.Checks[0].Advisory = VerdictFail, false // and the backend failed
 	var b bytes.Buffer
 	WriteText(&b, r)
 	first := strings.SplitN(b.String(), "\n", 2)[0]

@@ -21,10 +21,10 @@ type Target struct {
 	Quantile float64
 	Limit    time.Duration
 	// Advisory marks a target that decides the verdict only once it has
-	// the samples for a bounded interval, or when it fails. etcd commits
-	// its backend every 100 ms, so a short run has too few commits for a
-	// bounded p99 (368 need 37 s); such a check says so instead of making
-	// every short run INCONCLUSIVE.
+	// the samples and time blocks for a bounded interval, or when it
+	// fails. etcd commits its backend every 100 ms, so a short run has too
+	// few commits for a bounded p99 (five blocks of 100 need 50 s); such a
+	// check says so instead of making every short run INCONCLUSIVE.
 	Advisory bool
 }
 
@@ -56,25 +56,32 @@ func TargetsFor(r *Result) []Target {
 
 // Judge checks r against targets and fills r.Checks, r.Verdict and r.Reason.
 //
-// Each check uses the 95% confidence interval of the quantile (see
-// QuantileRanks): PASS when its upper bound is under the limit, FAIL when
-// its lower bound is over the limit, INCONCLUSIVE otherwise (the interval
-// straddles the limit, has no upper bound for lack of samples, or the
-// metric has no samples). Each PASS or FAIL is wrong at most 2.5% of the
-// time. Overall: FAIL if any check fails, else INCONCLUSIVE if any is, else
-// PASS; no targets at all is INCONCLUSIVE. A check cannot pass while its
-// metric had an operation in flight at the end of the run, and a WAL
-// fdatasync faster than stable storage can be (StableStorageFloor) adds an
-// INCONCLUSIVE plausibility check.
+// Each check uses a burst-aware confidence interval of the quantile (see
+// metric_blocks.go): PASS when its upper bound is under the limit, FAIL
+// when its lower bound is over the limit, INCONCLUSIVE otherwise (the
+// interval straddles the limit, or has no upper bound for lack of samples
+// or of independent blocks, or the metric has no samples). With k targets
+// each interval is at confidence 1-0.05/k (Bonferroni), so a PASS or a FAIL
+// of the whole verdict is wrong at most 2.5% of the time. Overall: FAIL if
+// any check fails, else INCONCLUSIVE if any is, else PASS; no targets at
+// all is INCONCLUSIVE. A check cannot pass while its metric had an
+// operation in flight at the end of the run, and a WAL fdatasync faster
+// than stable storage can be (StableStorageFloor) adds an INCONCLUSIVE
+// plausibility check.
+//
+// Judge also replaces every metric's p99 and p99.9 intervals by the
+// burst-aware 95% ones, which the tables and compare show.
 //
 // A verdict of "error" (the run failed) is kept with its reason; the checks
 // are still filled for information. Judge also adds a warning for every
 // judged metric with fewer samples than a bounded p99 (and p99.9) needs.
 // Calling it again replaces the checks and adds no duplicate warning.
 func Judge(r *Result, targets []Target) {
+	sc := burstMetricCIs(r)
+	tail := CITailProbability / float64(max(1, len(targets)))
 	r.Checks = make([]Check, 0, len(targets)+1)
 	for _, t := range targets {
-		c := judgeOne(r.Metrics[t.Metric], t)
+		c := judgeOne(r, sc, t, tail)
 		inFlightOutcome(&c, r.Metrics[t.Metric])
 		r.Checks = append(r.Checks, c)
 	}
@@ -92,6 +99,24 @@ func Judge(r *Result, targets []Target) {
 		return
 	}
 	r.Verdict, r.Reason = overall(r.Checks)
+}
+
+// burstMetricCIs sets every metric's p99 and p99.9 intervals to the
+// burst-aware 95% ones; it returns the decoded series for more.
+func burstMetricCIs(r *Result) *seriesCache {
+	sc := newSeriesCache(r)
+	for name, m := range r.Metrics {
+		if m == nil || m.Count == 0 || m.Histogram == "" {
+			continue
+		}
+		h, err := m.Hist()
+		if err != nil {
+			continue
+		}
+		m.P99CI, _ = burstInterval(sc, name, h, 99, CITailProbability)
+		m.P999CI, _ = burstInterval(sc, name, h, 99.9, CITailProbability)
+	}
+	return sc
 }
 
 // ExitCode maps r's verdict to etcdisk's exit status: 0 pass, 1 fail,
@@ -113,13 +138,14 @@ func ExitCode(r *Result) int {
 	}
 }
 
-func judgeOne(m *Metric, t Target) Check {
+func judgeOne(r *Result, sc *seriesCache, t Target, tail float64) Check {
+	m := r.Metrics[t.Metric]
 	c := Check{
 		Metric:   t.Metric,
 		Quantile: t.Quantile,
 		TargetNs: int64(t.Limit),
 		Outcome:  VerdictInconclusive,
-		Needed:   SamplesNeeded(t.Quantile / 100),
+		Needed:   samplesNeededTail(t.Quantile/100, tail),
 	}
 	if !(t.Quantile > 0 && t.Quantile < 100) {
 		c.Note = fmt.Sprintf("invalid quantile %g (want 0 < q < 100)", t.Quantile)
@@ -131,46 +157,36 @@ func judgeOne(m *Metric, t Target) Check {
 		return c
 	}
 	c.Samples = m.Count
-	obs, ci, err := metricQuantile(m, t.Quantile)
+	obs, ci, e, err := checkInterval(sc, m, t, tail)
 	if err != nil {
-		c.Note = "unreadable histogram: " + err.Error()
+		c.Note = err.Error()
 		return c
 	}
 	c.ObservedNs, c.Interval = obs, ci
+	secs := runSeconds(r)
 	q := quantileName(t.Quantile)
 	switch {
 	case ci.Bounded && ci.HighNs < c.TargetNs:
 		c.Outcome = VerdictPass
+		c.Note = rareBursts(r, t.Metric, secs)
 	case ci.LowNs > c.TargetNs:
 		c.Outcome = VerdictFail
-	case !ci.Bounded && t.Advisory:
-		c.Advisory = true
-		c.Note = fmt.Sprintf("not judged: %d samples, a bounded %s needs %d; run longer to judge it", c.Samples, q, c.Needed)
+	case c.Samples < c.Needed:
+		c.MoreSeconds = moreSeconds(secs, max(secs*float64(c.Needed)/float64(c.Samples), e.needSeconds))
+		c.Note = fmt.Sprintf("%d samples: a bounded %s needs %d, %s", c.Samples, q, c.Needed, runLonger(c.MoreSeconds))
 	case !ci.Bounded:
-		c.Note = fmt.Sprintf("%d samples: a bounded %s needs %d, run longer", c.Samples, q, c.Needed)
+		c.MoreSeconds = moreSeconds(secs, e.needSeconds)
+		c.Note = fmt.Sprintf("too few independent blocks of time to bound %s, %s", q, runLonger(c.MoreSeconds))
 	default:
-		c.Note = fmt.Sprintf("the 95%% CI of %s straddles the %s target, run longer", q, FormatDuration(t.Limit))
+		c.MoreSeconds = moreSeconds(secs, straddleSeconds(secs, c))
+		c.Note = fmt.Sprintf("the %s CI of %s straddles the %s target, %s",
+			confidenceName(ci), q, FormatDuration(t.Limit), runLonger(c.MoreSeconds))
+	}
+	if t.Advisory && c.Outcome == VerdictInconclusive && !ci.Bounded {
+		c.Advisory = true
+		c.Note = "not judged: " + c.Note
 	}
 	return c
-}
-
-// metricQuantile returns the pct-th percentile of m with its 95% interval,
-// from the stored summary for p99 and p99.9, else from the histogram.
-func metricQuantile(m *Metric, pct float64) (int64, Interval95, error) {
-	switch pct {
-	case 99:
-		return m.P99Ns, m.P99CI, nil
-	case 99.9:
-		return m.P999Ns, m.P999CI, nil
-	}
-	if m.Histogram == "" {
-		return 0, Interval95{}, fmt.Errorf("no histogram stored for p%g", pct)
-	}
-	h, err := m.Hist()
-	if err != nil {
-		return 0, Interval95{}, err
-	}
-	return h.ValueAtQuantile(pct), QuantileCI(h, pct/100), nil
 }
 
 func overall(checks []Check) (verdict, reason string) {
@@ -209,7 +225,7 @@ func overall(checks []Check) (verdict, reason string) {
 }
 
 // checkPhrase says a check in one phrase, e.g.
-// "wal_fdatasync p99 1.94ms (95% CI 1.81ms-2.10ms) < 10ms target".
+// "wal_fdatasync p99 1.94ms (97.5% CI 1.81ms-2.10ms, 20 blocks of 3s) < 10ms target".
 func checkPhrase(c Check) string {
 	if c.Kind == CheckPlausibility {
 		return plausibilityPhrase(c)
@@ -226,8 +242,9 @@ func checkPhrase(c Check) string {
 	case VerdictFail:
 		op = ">"
 	}
-	return fmt.Sprintf("%s %s %s (95%% CI %s) %s %s target", c.Metric, q,
-		FormatDuration(time.Duration(c.ObservedNs)), FormatInterval(c.Interval), op, target)
+	return fmt.Sprintf("%s %s %s (%s CI %s%s) %s %s target", c.Metric, q,
+		FormatDuration(time.Duration(c.ObservedNs)), confidenceName(c.Interval), FormatInterval(c.Interval),
+		blocksPhrase(c.Interval), op, target)
 }
 
 // FormatInterval renders a confidence interval, e.g. "1.81ms-2.10ms", or

@@ -101,7 +101,7 @@ func TestJudgeWarnsAboutSamples(t *testing.T) {
 	if !strings.Contains(r.Warnings[1], "backend_commit: 1,000 samples; a bounded p99.9 needs 3,688") {
 		t.Errorf("p99.9 warning: %q", r.Warnings[1])
 	}
-	if r.Verdict != VerdictInconclusive || r.Checks[0].Needed != 368 || r.Checks[0].Samples != 200 {
+	if r.Verdict != VerdictInconclusive || r.Checks[0].Needed != 437 || r.Checks[0].Samples != 200 {
 		t.Errorf("%s %+v", r.Verdict, r.Checks[0])
 	}
 	if r.Checks[1].Outcome != VerdictPass {
