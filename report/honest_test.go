@@ -122,7 +122,9 @@ func TestJudgeInFlightNotPass(t *testing.T) {
 		t.Errorf("HTML lacks %q (%v)", want, err)
 	}
 	// A failing check stays failed.
-	m.P99Ns, m.P99CI = int64(time.Second), Interval95{LowNs: int64(time.Second), HighNs: int64(2 * time.Second), Bounded: true}
+	slow := histMetric(t, 20000, time.Second, 30*time.Second)
+	slow.InFlight, slow.InFlightAgeNs = 1, int64(30*time.Second)
+	r.Metrics[MetricWALFdatasync] = slow
 	Judge(r, TargetsFor(r))
 	if r.Verdict != VerdictFail {
 		t.Errorf("verdict %q, want fail", r.Verdict)
