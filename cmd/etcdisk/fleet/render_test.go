@@ -1,4 +1,4 @@
-package deploy
+package fleet
 
 import (
 	"debug/elf"
@@ -17,9 +17,12 @@ import (
 
 const controlPlane = "node-role.kubernetes.io/control-plane"
 
-func loadJob(t *testing.T, name string) *batchv1.Job {
+// repoRoot is the top of the repository, from this package's folder.
+var repoRoot = filepath.Join("..", "..", "..")
+
+func loadJob(t *testing.T) *batchv1.Job {
 	t.Helper()
-	j, err := LoadJob(name)
+	j, err := Template()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +30,7 @@ func loadJob(t *testing.T, name string) *batchv1.Job {
 }
 
 func TestNamespaceManifest(t *testing.T) {
-	data, err := os.ReadFile("namespace.yaml")
+	data, err := Manifest("namespace.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,15 +47,14 @@ func TestNamespaceManifest(t *testing.T) {
 	}
 }
 
-// TestJobManifests checks what both Jobs must get right to measure the
-// right disk, safely, and leave a collectable result in the log.
-func TestJobManifests(t *testing.T) {
+// TestJobManifest checks what the Job must get right to measure the right
+// disk, safely, and leave a collectable result in the log.
+func TestJobManifest(t *testing.T) {
 	for _, tc := range []struct{ file, name string }{
-		{"job.yaml", QualifyJob},
-		{"fleet-job.yaml", FleetJob},
+		{"fleet-job.yaml", JobName},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			j := loadJob(t, tc.file)
+			j := loadJob(t)
 			if j.APIVersion != "batch/v1" || j.Name != tc.name || j.Namespace != Namespace {
 				t.Fatalf("%s/%s in %q, want batch/v1 %s in %s", j.APIVersion, j.Name, j.Namespace, tc.name, Namespace)
 			}
@@ -142,7 +144,7 @@ func TestJobManifests(t *testing.T) {
 }
 
 func TestFleetJobOnePodPerNode(t *testing.T) {
-	j := loadJob(t, "fleet-job.yaml")
+	j := loadJob(t)
 	s := j.Spec
 	if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion {
 		t.Fatal("want an Indexed Job")
@@ -181,7 +183,7 @@ func TestFleetJobOnePodPerNode(t *testing.T) {
 }
 
 func TestDecodeStrictRejectsUnknownFields(t *testing.T) {
-	data, err := os.ReadFile("fleet-job.yaml")
+	data, err := Manifest("fleet-job.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,18 +204,11 @@ func TestDecodeStrictRejectsUnknownFields(t *testing.T) {
 }
 
 func TestRender(t *testing.T) {
-	base := loadJob(t, "fleet-job.yaml")
-	out, err := Render(base, RenderOptions{
+	base := loadJob(t)
+	j := render(t, RenderOptions{
 		Namespace: "qa", Image: "registry.example/etcdisk:v1", Dir: "/var/lib/etcd",
 		Duration: "30m", Nodes: []string{"cp-1", "cp-2"}, ExtraArgs: []string{"--rate", "500"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var j batchv1.Job
-	if err := DecodeStrict(out, &j); err != nil {
-		t.Fatalf("rendered Job does not decode strictly: %v\n%s", err, out)
-	}
+	}).job
 	spec := j.Spec.Template.Spec
 	c := container(&spec)
 	if j.Namespace != "qa" || c.Image != "registry.example/etcdisk:v1" {
@@ -234,11 +229,17 @@ func TestRender(t *testing.T) {
 	if !slices.Equal(c.Args[len(c.Args)-2:], []string{"--rate", "500"}) {
 		t.Errorf("args %q, want the extra flags at the end", c.Args)
 	}
+	// Named nodes choose by name, whatever their labels (a managed
+	// cluster's nodes carry no control-plane label).
 	if spec.NodeSelector != nil {
 		t.Errorf("nodeSelector %v: named nodes choose", spec.NodeSelector)
 	}
-	na := spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0]
-	if na.Key != hostnameLabel || !slices.Equal(na.Values, []string{"cp-1", "cp-2"}) {
+	terms := spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	if len(terms) != 1 || len(terms[0].MatchExpressions) != 0 || len(terms[0].MatchFields) != 1 {
+		t.Fatalf("node affinity %+v: want one term matching the node's name", terms)
+	}
+	na := terms[0].MatchFields[0]
+	if na.Key != "metadata.name" || na.Operator != corev1.NodeSelectorOpIn || !slices.Equal(na.Values, []string{"cp-1", "cp-2"}) {
 		t.Errorf("node affinity %+v", na)
 	}
 	if spec.Affinity.PodAntiAffinity == nil {
@@ -249,14 +250,7 @@ func TestRender(t *testing.T) {
 		t.Error("Render changed its input")
 	}
 
-	out, err = Render(base, RenderOptions{Selector: "etcdisk/candidate=true", Count: 12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	j = batchv1.Job{}
-	if err := DecodeStrict(out, &j); err != nil {
-		t.Fatal(err)
-	}
+	j = render(t, RenderOptions{Selector: "etcdisk/candidate=true", Count: 12}).job
 	if ns := j.Spec.Template.Spec.NodeSelector; len(ns) != 1 || ns["etcdisk/candidate"] != "true" || *j.Spec.Completions != 12 {
 		t.Errorf("selector render: nodeSelector %v completions %d", ns, *j.Spec.Completions)
 	}
@@ -264,19 +258,21 @@ func TestRender(t *testing.T) {
 	for _, bad := range []RenderOptions{
 		{ExtraArgs: []string{"--output", "text"}},
 		{ExtraArgs: []string{"--out=/x"}},
+		{ExtraArgs: []string{"--prom-file", "/x.prom"}},
 		{Dir: "relative"},
+		{TextfileDir: "relative"},
 		{Duration: "forever"},
 		{Selector: "a=b,c=d"},
 		{Nodes: []string{"a b"}},
 	} {
-		if _, err := Render(base, bad); err == nil {
+		if _, err := Render(bad); err == nil {
 			t.Errorf("Render(%+v) accepted", bad)
 		}
 	}
 }
 
 func TestContainerfile(t *testing.T) {
-	data, err := os.ReadFile("Containerfile")
+	data, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "deploy", "Containerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +319,7 @@ func TestStaticBinary(t *testing.T) {
 	}
 	bin := filepath.Join(t.TempDir(), "etcdisk")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/etcdisk")
-	cmd.Dir = filepath.Join("..", "..")
+	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
