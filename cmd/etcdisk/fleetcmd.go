@@ -328,5 +328,3 @@ func cmdFleetCollect(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, strings.Join(paths, "\n"))
 	return fleet.ExitCode(runs)
 }
-
-
