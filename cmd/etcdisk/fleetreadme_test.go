@@ -1,0 +1,93 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/etcdisk/etcdisk/cmd/etcdisk/fleet"
+)
+
+// readmeFleet returns README.md's "## Fleet" section, up to the next
+// level-2 heading.
+func readmeFleet(t *testing.T) string {
+	t.Helper()
+	md, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := regexp.MustCompile(`(?m)^## Fleet\b.*$`).FindIndex(md)
+	if start == nil {
+		t.Fatal(`README.md has no "## Fleet" section`)
+	}
+	rest := md[start[1]:]
+	if end := regexp.MustCompile(`(?m)^## `).FindIndex(rest); end != nil {
+		rest = rest[:end[0]]
+	}
+	return string(md[start[0]:start[1]]) + string(rest)
+}
+
+// TestReadmeFleet checks the README's fleet commands against the binary:
+// every etcdisk fleet command and flag it shows exists (flags after "--"
+// are etcdisk run's), every repository path it names exists, and the
+// defaults it states are the binary's.
+func TestReadmeFleet(t *testing.T) {
+	sec := readmeFleet(t)
+	help := map[string]string{}
+	helpOf := func(args ...string) string {
+		key := strings.Join(args, " ")
+		if h, ok := help[key]; ok {
+			return h
+		}
+		r := etcdisk(t, append(args, "--help")...)
+		if r.code != exitPass {
+			t.Fatalf("etcdisk %s --help: exit %d %s", key, r.code, r.stderr)
+		}
+		help[key] = r.stdout
+		return r.stdout
+	}
+	var commands int
+	for _, line := range strings.Split(sec, "\n") {
+		i := strings.Index(line, "etcdisk fleet ")
+		if i < 0 || strings.HasPrefix(strings.TrimSpace(line), "-") {
+			continue
+		}
+		f := strings.Fields(line[i:])
+		if len(f) < 3 || strings.Trim(f[2], "`") != f[2] {
+			continue // prose: "`etcdisk fleet run` applies"
+		}
+		commands++
+		own, run, _ := strings.Cut(strings.Join(f, " "), " -- ")
+		for _, m := range regexp.MustCompile(`(?:^|\s)(--[\w-]+)`).FindAllStringSubmatch(own, -1) {
+			if !strings.Contains(helpOf("fleet", f[2]), m[1]+" ") {
+				t.Errorf("%q: etcdisk fleet %s has no %s", line, f[2], m[1])
+			}
+		}
+		for _, m := range regexp.MustCompile(`(?:^|\s)(--[\w-]+)`).FindAllStringSubmatch(run, -1) {
+			if !strings.Contains(helpOf("run"), m[1]+" ") {
+				t.Errorf("%q: etcdisk run has no %s", line, m[1])
+			}
+		}
+	}
+	if commands < 5 {
+		t.Errorf("shows %d etcdisk fleet commands", commands)
+	}
+	for _, p := range regexp.MustCompile("(?:scripts|cmd)/[\\w./-]*\\w").FindAllString(sec, -1) {
+		if _, err := os.Stat(filepath.Join("..", "..", p)); err != nil {
+			t.Errorf("names %s, which does not exist", p)
+		}
+	}
+	for _, want := range []string{"`" + fleet.HostDir + "`", fleet.Image, "namespace `" + fleet.Namespace + "`", "for 60s:"} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("does not say %s", want)
+		}
+	}
+	if !strings.Contains(helpOf("fleet", "run"), "(default 30m)") || !strings.Contains(sec, "`--timeout 30m`") {
+		t.Error("the --timeout default in the README is not the binary's")
+	}
+	if strings.Contains(sec, "go run") || strings.Contains(sec, "fleet.sh") {
+		t.Error("the fleet needs Go or a script of this repository")
+	}
+}
