@@ -91,3 +91,23 @@ func TestReadmeFleet(t *testing.T) {
 		t.Error("the fleet needs Go or a script of this repository")
 	}
 }
+
+// TestFleetJobArgsAreRunFlags checks the Job template's etcdisk run flags
+// against the binary's help, so a renamed flag breaks this test, not a
+// fleet.
+func TestFleetJobArgsAreRunFlags(t *testing.T) {
+	job, err := fleet.Template()
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := etcdisk(t, "run", "--help").stdout
+	args := job.Spec.Template.Spec.Containers[0].Args
+	if len(args) == 0 || args[0] != "run" {
+		t.Fatalf("args %q, want etcdisk run", args)
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "--") && !strings.Contains(help, strings.SplitN(a, "=", 2)[0]+" ") {
+			t.Errorf("%s is not an etcdisk run flag", a)
+		}
+	}
+}

@@ -149,7 +149,7 @@ func TestCollect(t *testing.T) {
 	}
 }
 
-// TestWriteResultsMerge writes the results as fleet.sh does and merges
+// TestWriteResultsMerge writes the results as etcdisk fleet does and merges
 // them with report.Merge, as `etcdisk merge` does: every node has a row.
 func TestWriteResultsMerge(t *testing.T) {
 	pods, nodes := loadFleet(t)

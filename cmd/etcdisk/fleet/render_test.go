@@ -271,14 +271,14 @@ func TestRender(t *testing.T) {
 	}
 }
 
-func TestContainerfile(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "deploy", "Containerfile"))
+// containerfile reads a Containerfile's stages, user, entry point and
+// whether a RUN line builds etcdisk statically.
+func containerfile(t *testing.T, name string) (froms []string, user, entry string, runs int, static bool) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "deploy", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var froms []string
-	var user, entry string
-	var static bool
 	for _, l := range strings.Split(string(data), "\n") {
 		f := strings.Fields(l)
 		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
@@ -292,22 +292,33 @@ func TestContainerfile(t *testing.T) {
 		case "ENTRYPOINT":
 			entry = strings.Join(f[1:], " ")
 		case "RUN":
+			runs++
 			if strings.Contains(l, "CGO_ENABLED=0") && strings.Contains(l, "go build") {
 				static = true
 			}
 		}
 	}
+	if user == "" || strings.HasPrefix(user, "0") || strings.HasPrefix(user, "root") {
+		t.Errorf("%s: USER %q: the image runs as non-root by default", name, user)
+	}
+	if entry != `["/etcdisk"]` {
+		t.Errorf("%s: ENTRYPOINT %s, want [\"/etcdisk\"] (the manifests pass only args)", name, entry)
+	}
+	return froms, user, entry, runs, static
+}
+
+func TestContainerfile(t *testing.T) {
+	froms, _, _, _, static := containerfile(t, "Containerfile")
 	if len(froms) < 2 || froms[len(froms)-1] != "scratch" {
 		t.Errorf("stages %v: want a build stage and a scratch final stage", froms)
 	}
 	if !static {
 		t.Error("the binary is not built with CGO_ENABLED=0")
 	}
-	if user == "" || strings.HasPrefix(user, "0") || strings.HasPrefix(user, "root") {
-		t.Errorf("USER %q: the image runs as non-root by default", user)
-	}
-	if entry != `["/etcdisk"]` {
-		t.Errorf("ENTRYPOINT %s, want [\"/etcdisk\"] (the manifests pass only args)", entry)
+	// make image's: nothing to pull, nothing to run.
+	froms, _, _, runs, _ := containerfile(t, "Containerfile.scratch")
+	if len(froms) != 1 || froms[0] != "scratch" || runs != 0 {
+		t.Errorf("Containerfile.scratch: stages %v, %d RUN: want FROM scratch alone and no RUN", froms, runs)
 	}
 }
 
