@@ -116,30 +116,36 @@ func TestJobManifest(t *testing.T) {
 			if j.Spec.TTLSecondsAfterFinished == nil || *j.Spec.TTLSecondsAfterFinished < 3600 {
 				t.Errorf("ttlSecondsAfterFinished %v: the logs (the results) would vanish too soon", j.Spec.TTLSecondsAfterFinished)
 			}
-			// Resources: requests; a memory limit; no CPU limit (CFS
-			// throttling would be measured as slow fdatasyncs).
-			r := c.Resources
-			if r.Requests.Cpu().IsZero() || r.Requests.Memory().IsZero() {
-				t.Errorf("requests %v, want cpu and memory", r.Requests)
-			}
-			if _, ok := r.Limits[corev1.ResourceCPU]; ok {
-				t.Errorf("limits %v: no CPU limit, please", r.Limits)
-			}
-			if m := r.Limits.Memory(); m.Cmp(resource.MustParse("512Mi")) < 0 {
-				t.Errorf("memory limit %v, want at least 512Mi", m)
-			}
-			// Least privilege: no capability, no escalation, no token.
-			sc := c.SecurityContext
-			if sc == nil || sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") ||
-				sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
-				sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
-				(sc.Privileged != nil && *sc.Privileged) {
-				t.Errorf("securityContext %+v: want all capabilities dropped, no escalation, read-only root", sc)
-			}
-			if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
-				t.Error("the pod needs no service account token")
-			}
+			checkPodSafety(t, &spec, c)
 		})
+	}
+}
+
+// checkPodSafety checks the resources and the least privilege of the pod.
+func checkPodSafety(t *testing.T, spec *corev1.PodSpec, c *corev1.Container) {
+	t.Helper()
+	// Resources: requests; a memory limit; no CPU limit (CFS
+	// throttling would be measured as slow fdatasyncs).
+	r := c.Resources
+	if r.Requests.Cpu().IsZero() || r.Requests.Memory().IsZero() {
+		t.Errorf("requests %v, want cpu and memory", r.Requests)
+	}
+	if _, ok := r.Limits[corev1.ResourceCPU]; ok {
+		t.Errorf("limits %v: no CPU limit, please", r.Limits)
+	}
+	if m := r.Limits.Memory(); m.Cmp(resource.MustParse("512Mi")) < 0 {
+		t.Errorf("memory limit %v, want at least 512Mi", m)
+	}
+	// Least privilege: no capability, no escalation, no token.
+	sc := c.SecurityContext
+	if sc == nil || sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") ||
+		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
+		(sc.Privileged != nil && *sc.Privileged) {
+		t.Errorf("securityContext %+v: want all capabilities dropped, no escalation, read-only root", sc)
+	}
+	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+		t.Error("the pod needs no service account token")
 	}
 }
 
