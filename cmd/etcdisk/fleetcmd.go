@@ -164,13 +164,13 @@ Examples:
 
 func cmdFleetRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	r := renderFlags{}
-	o := fleet.RunOptions{Log: stderr}
+	o := fleet.RunOptions{Log: stderr, Timeout: 30 * time.Minute, Poll: 10 * time.Second}
 	fs := newFlagSet("fleet run")
 	r.add(fs)
 	fs.StringVar(&o.LabelSelector, "selector", "node-role.kubernetes.io/control-plane", "kubectl label selector choosing the nodes (KEY, KEY=VALUE, ...)")
 	fs.StringVar(&o.Out, "out", "fleet-"+time.Now().Format("20060102-150405"), "directory for the manifests, logs, results and table")
-	fs.Var(durationValue{p: &o.Timeout}, "timeout", "how long to wait for the Job (default 30m)")
-	fs.Var(durationValue{p: &o.Poll}, "poll", "how often to look at the Job (default 10s)")
+	fs.Var(durationValue{p: &o.Timeout}, "timeout", "how long to wait for the Job")
+	fs.Var(durationValue{p: &o.Poll}, "poll", "how often to look at the Job")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the Job (and its pods) afterwards; it removes itself a day after finishing")
 	if ok, code := parseFlags(fs, args, fleetRunHelp, stdout, stderr); !ok {
 		return code
@@ -180,12 +180,6 @@ func cmdFleetRun(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if fs.Changed("selector") && len(r.o.Nodes) > 0 {
 		return usageError(stderr, "fleet run", "--nodes and --selector exclude each other")
-	}
-	if o.Timeout == 0 {
-		o.Timeout = 30 * time.Minute
-	}
-	if o.Poll == 0 {
-		o.Poll = 10 * time.Second
 	}
 	// Bad options fail here, before anything touches the cluster.
 	if _, err := fleet.Render(r.o); err != nil {

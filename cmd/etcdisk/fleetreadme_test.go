@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/etcdisk/etcdisk/cmd/etcdisk/fleet"
 )
@@ -84,8 +85,13 @@ func TestReadmeFleet(t *testing.T) {
 			t.Errorf("does not say %s", want)
 		}
 	}
-	if !strings.Contains(helpOf("fleet", "run"), "(default 30m)") || !strings.Contains(sec, "`--timeout 30m`") {
-		t.Error("the --timeout default in the README is not the binary's")
+	hm := regexp.MustCompile(`--timeout duration .*\(default (\S+)\)`).FindStringSubmatch(helpOf("fleet", "run"))
+	rm := regexp.MustCompile("`--timeout (\\S+)`").FindStringSubmatch(sec)
+	if hm == nil || rm == nil {
+		t.Fatalf("no --timeout default in the help (%v) or the README (%v)", hm, rm)
+	}
+	if h, err1 := time.ParseDuration(hm[1]); err1 != nil || h.String() != mustDuration(t, rm[1]).String() {
+		t.Errorf("the README's --timeout default %s is not the binary's %s", rm[1], hm[1])
 	}
 	if strings.Contains(sec, "go run") || strings.Contains(sec, "fleet.sh") {
 		t.Error("the fleet needs Go or a script of this repository")
@@ -110,4 +116,13 @@ func TestFleetJobArgsAreRunFlags(t *testing.T) {
 			t.Errorf("%s is not an etcdisk run flag", a)
 		}
 	}
+}
+
+func mustDuration(t *testing.T, s string) time.Duration {
+	t.Helper()
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
