@@ -107,6 +107,11 @@ func TestFleetJobArgsAreRunFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	help := etcdisk(t, "run", "--help").stdout
+	// With every option that adds run flags.
+	job, err = fleet.RenderJob(job, fleet.RenderOptions{TextfileDir: "/var/lib/node_exporter/textfile"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	args := job.Spec.Template.Spec.Containers[0].Args
 	if len(args) == 0 || args[0] != "run" {
 		t.Fatalf("args %q, want etcdisk run", args)

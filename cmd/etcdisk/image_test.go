@@ -73,7 +73,8 @@ func (p podman) run(args ...string) ([]byte, error) {
 // etcdisk in it as the fleet Job does: the Job's own arguments, uid 0, no
 // capability, a read-only root file system, a host directory mounted at
 // --dir. The result is read back from the container's log by the fleet's
-// collection code, and the run folder must be gone from the host.
+// collection code, the run folder must be gone from the host and the
+// metrics must be in the textfile directory (--textfile-dir).
 func TestImage(t *testing.T) {
 	p := newPodman(t)
 	ctxDir := filepath.Join(p.root, "context")
@@ -98,17 +99,21 @@ func TestImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A target no disk misses: the verdict is PASS whatever the load.
-	job, err = fleet.RenderJob(job, fleet.RenderOptions{Duration: "3s", ExtraArgs: []string{"--p99-target", "10s"}})
+	// A target no disk misses: the verdict is PASS whatever the load. The
+	// metrics go to node_exporter's textfile directory.
+	textfile := "/var/lib/node_exporter/textfile"
+	job, err = fleet.RenderJob(job, fleet.RenderOptions{
+		Duration: "3s", TextfileDir: textfile, ExtraArgs: []string{"--p99-target", "10s"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := filepath.Join(p.root, "host")
-	if err := os.Mkdir(host, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	args := append(append([]string{"run", "--name", name}, podmanSecurity(t, job)...), "-v", host+":"+fleet.HostDir, tag)
-	args = append(args, job.Spec.Template.Spec.Containers[0].Args...)
+	// Every hostPath of the pod is a folder here, mounted where the pod
+	// mounts it.
+	hostDirs := map[string]string{}
+	args := append([]string{"run", "--name", name}, podmanSecurity(t, job)...)
+	args = append(args, podmanVolumes(t, job, p.root, hostDirs)...)
+	args = append(append(args, tag), job.Spec.Template.Spec.Containers[0].Args...)
 	if out, err := p.run(args...); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -127,7 +132,37 @@ func TestImage(t *testing.T) {
 	if r.Result.Verdict != report.VerdictPass || r.Result.Environment.Path != fleet.HostDir {
 		t.Errorf("verdict %q on %q, want pass on %s\nlog:\n%s", r.Result.Verdict, r.Result.Environment.Path, fleet.HostDir, logs)
 	}
-	assertNoRunFolder(t, host)
+	assertNoRunFolder(t, hostDirs[fleet.HostDir])
+	prom, err := os.ReadFile(filepath.Join(hostDirs[textfile], "etcdisk.prom"))
+	if err != nil || !strings.Contains(string(prom), "etcdisk_") {
+		t.Errorf("node_exporter's textfile directory: etcdisk.prom %.200q, %v", prom, err)
+	}
+}
+
+// podmanVolumes gives each hostPath volume of the pod a folder under root
+// (recorded in dirs by its path on the node) and returns the -v flags that
+// mount them where the container mounts them.
+func podmanVolumes(t *testing.T, job *batchv1.Job, root string, dirs map[string]string) []string {
+	t.Helper()
+	spec := job.Spec.Template.Spec
+	var args []string
+	for _, m := range spec.Containers[0].VolumeMounts {
+		for _, v := range spec.Volumes {
+			if v.Name != m.Name || v.HostPath == nil {
+				continue
+			}
+			dir := filepath.Join(root, "node", v.Name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			dirs[v.HostPath.Path] = dir
+			args = append(args, "-v", dir+":"+m.MountPath)
+		}
+	}
+	if len(dirs) != 2 {
+		t.Fatalf("hostPath volumes %v: want the candidate and the textfile directory", dirs)
+	}
+	return args
 }
 
 // podmanSecurity turns the Job's pod and container security settings into
