@@ -103,7 +103,7 @@ func TestImage(t *testing.T) {
 	// metrics go to node_exporter's textfile directory.
 	textfile := "/var/lib/node_exporter/textfile"
 	job, err = fleet.RenderJob(job, fleet.RenderOptions{
-		Duration: "3s", TextfileDir: textfile, ExtraArgs: []string{"--p99-target", "10s", "--backend-p99-target", "10s"},
+		Duration: "10s", TextfileDir: textfile, ExtraArgs: []string{"--p99-target", "10s", "--backend-p99-target", "10s"},
 	})
 	if err != nil {
 		t.Fatal(err)
