@@ -55,13 +55,17 @@ coverage: ## coverage of the p99 intervals on simulated bursty latency (the READ
 clean:
 	rm -rf bin
 
-# The container image for Kubernetes (scripts/deploy/Containerfile; README,
-# "Fleet"). Built with the first engine that works: podman, docker (its
-# daemon must answer) or buildah; without one it says so and builds nothing.
+# The container image for Kubernetes (README, "Fleet"): the binary compiled
+# here (CGO_ENABLED=0: static) on an empty base, scripts/deploy/Containerfile.scratch,
+# so nothing is pulled from a registry (scripts/deploy/Containerfile builds it
+# in a Go container instead). Built with the first engine that works: podman,
+# docker (its daemon must answer) or buildah; without one it says so and
+# builds only the binary, bin/image/etcdisk.
 IMAGE          ?= etcdisk:latest
 IMAGE_VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo container)
 .PHONY: image
 image: ## the container image $(IMAGE), when a container engine is available
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(IMAGE_VERSION)" -o bin/image/etcdisk ./cmd/etcdisk
 	@engine=""; \
 	for e in $(CONTAINER_ENGINE) podman docker buildah; do \
 	  command -v $$e >/dev/null 2>&1 || continue; \
@@ -73,8 +77,4 @@ image: ## the container image $(IMAGE), when a container engine is available
 	  exit 0; \
 	fi; \
 	echo "image: building $(IMAGE) with $$engine"; \
-	case $$engine in \
-	  docker) DOCKER_BUILDKIT=1 docker build -f scripts/deploy/Containerfile --build-arg VERSION=$(IMAGE_VERSION) -t $(IMAGE) . ;; \
-	  *) $$engine build -f scripts/deploy/Containerfile --ignorefile scripts/deploy/Containerfile.dockerignore \
-	       --build-arg VERSION=$(IMAGE_VERSION) -t $(IMAGE) . ;; \
-	esac
+	$$engine build -f scripts/deploy/Containerfile.scratch -t $(IMAGE) bin/image

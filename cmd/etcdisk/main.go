@@ -44,6 +44,7 @@ Usage:
   etcdisk report     re-render a saved result.json
   etcdisk compare    compare two results (pre-migration check)
   etcdisk merge      one table for a fleet of results
+  etcdisk fleet      qualify many Kubernetes nodes at once (run, render, collect, merge)
   etcdisk info       describe a directory's file system and disk, write nothing
   etcdisk clean      remove the folders killed runs left in a directory
   etcdisk version    print the version
@@ -72,6 +73,7 @@ func commands() []command {
 		{"report", cmdReport},
 		{"compare", cmdCompare},
 		{"merge", cmdMerge},
+		{"fleet", cmdFleet},
 		{"info", cmdInfo},
 		{"clean", cmdClean},
 		{"version", cmdVersion},
@@ -106,7 +108,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return c.run(ctx, args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "etcdisk: unknown command %q (want run, calibrate, report, compare, merge, info, clean or version; see etcdisk --help)\n", args[0])
+	fmt.Fprintf(stderr, "etcdisk: unknown command %q (want run, calibrate, report, compare, merge, fleet, info, clean or version; see etcdisk --help)\n", args[0])
 	return exitError
 }
 

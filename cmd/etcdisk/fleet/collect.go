@@ -1,4 +1,4 @@
-package deploy
+package fleet
 
 import (
 	"bytes"
@@ -296,7 +296,7 @@ func errorResult(node, dir, reason string) *report.Result {
 		Metrics:     map[string]*report.Metric{},
 		Checks:      []report.Check{},
 		Intervals:   []report.Interval{},
-		Extra:       map[string]any{"collected_by": "scripts/fleet collect"},
+		Extra:       map[string]any{"collected_by": "etcdisk fleet collect"},
 	}
 }
 

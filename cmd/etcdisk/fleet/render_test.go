@@ -1,4 +1,4 @@
-package deploy
+package fleet
 
 import (
 	"debug/elf"
@@ -17,9 +17,12 @@ import (
 
 const controlPlane = "node-role.kubernetes.io/control-plane"
 
-func loadJob(t *testing.T, name string) *batchv1.Job {
+// repoRoot is the top of the repository, from this package's folder.
+var repoRoot = filepath.Join("..", "..", "..")
+
+func loadJob(t *testing.T) *batchv1.Job {
 	t.Helper()
-	j, err := LoadJob(name)
+	j, err := Template()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +30,7 @@ func loadJob(t *testing.T, name string) *batchv1.Job {
 }
 
 func TestNamespaceManifest(t *testing.T) {
-	data, err := os.ReadFile("namespace.yaml")
+	data, err := Manifest("namespace.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,15 +47,14 @@ func TestNamespaceManifest(t *testing.T) {
 	}
 }
 
-// TestJobManifests checks what both Jobs must get right to measure the
-// right disk, safely, and leave a collectable result in the log.
-func TestJobManifests(t *testing.T) {
+// TestJobManifest checks what the Job must get right to measure the right
+// disk, safely, and leave a collectable result in the log.
+func TestJobManifest(t *testing.T) {
 	for _, tc := range []struct{ file, name string }{
-		{"job.yaml", QualifyJob},
-		{"fleet-job.yaml", FleetJob},
+		{"fleet-job.yaml", JobName},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			j := loadJob(t, tc.file)
+			j := loadJob(t)
 			if j.APIVersion != "batch/v1" || j.Name != tc.name || j.Namespace != Namespace {
 				t.Fatalf("%s/%s in %q, want batch/v1 %s in %s", j.APIVersion, j.Name, j.Namespace, tc.name, Namespace)
 			}
@@ -114,35 +116,41 @@ func TestJobManifests(t *testing.T) {
 			if j.Spec.TTLSecondsAfterFinished == nil || *j.Spec.TTLSecondsAfterFinished < 3600 {
 				t.Errorf("ttlSecondsAfterFinished %v: the logs (the results) would vanish too soon", j.Spec.TTLSecondsAfterFinished)
 			}
-			// Resources: requests; a memory limit; no CPU limit (CFS
-			// throttling would be measured as slow fdatasyncs).
-			r := c.Resources
-			if r.Requests.Cpu().IsZero() || r.Requests.Memory().IsZero() {
-				t.Errorf("requests %v, want cpu and memory", r.Requests)
-			}
-			if _, ok := r.Limits[corev1.ResourceCPU]; ok {
-				t.Errorf("limits %v: no CPU limit, please", r.Limits)
-			}
-			if m := r.Limits.Memory(); m.Cmp(resource.MustParse("512Mi")) < 0 {
-				t.Errorf("memory limit %v, want at least 512Mi", m)
-			}
-			// Least privilege: no capability, no escalation, no token.
-			sc := c.SecurityContext
-			if sc == nil || sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") ||
-				sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
-				sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
-				(sc.Privileged != nil && *sc.Privileged) {
-				t.Errorf("securityContext %+v: want all capabilities dropped, no escalation, read-only root", sc)
-			}
-			if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
-				t.Error("the pod needs no service account token")
-			}
+			checkPodSafety(t, &spec, c)
 		})
 	}
 }
 
+// checkPodSafety checks the resources and the least privilege of the pod.
+func checkPodSafety(t *testing.T, spec *corev1.PodSpec, c *corev1.Container) {
+	t.Helper()
+	// Resources: requests; a memory limit; no CPU limit (CFS
+	// throttling would be measured as slow fdatasyncs).
+	r := c.Resources
+	if r.Requests.Cpu().IsZero() || r.Requests.Memory().IsZero() {
+		t.Errorf("requests %v, want cpu and memory", r.Requests)
+	}
+	if _, ok := r.Limits[corev1.ResourceCPU]; ok {
+		t.Errorf("limits %v: no CPU limit, please", r.Limits)
+	}
+	if m := r.Limits.Memory(); m.Cmp(resource.MustParse("512Mi")) < 0 {
+		t.Errorf("memory limit %v, want at least 512Mi", m)
+	}
+	// Least privilege: no capability, no escalation, no token.
+	sc := c.SecurityContext
+	if sc == nil || sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") ||
+		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
+		(sc.Privileged != nil && *sc.Privileged) {
+		t.Errorf("securityContext %+v: want all capabilities dropped, no escalation, read-only root", sc)
+	}
+	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+		t.Error("the pod needs no service account token")
+	}
+}
+
 func TestFleetJobOnePodPerNode(t *testing.T) {
-	j := loadJob(t, "fleet-job.yaml")
+	j := loadJob(t)
 	s := j.Spec
 	if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion {
 		t.Fatal("want an Indexed Job")
@@ -181,7 +189,7 @@ func TestFleetJobOnePodPerNode(t *testing.T) {
 }
 
 func TestDecodeStrictRejectsUnknownFields(t *testing.T) {
-	data, err := os.ReadFile("fleet-job.yaml")
+	data, err := Manifest("fleet-job.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,18 +210,11 @@ func TestDecodeStrictRejectsUnknownFields(t *testing.T) {
 }
 
 func TestRender(t *testing.T) {
-	base := loadJob(t, "fleet-job.yaml")
-	out, err := Render(base, RenderOptions{
+	base := loadJob(t)
+	j := render(t, RenderOptions{
 		Namespace: "qa", Image: "registry.example/etcdisk:v1", Dir: "/var/lib/etcd",
 		Duration: "30m", Nodes: []string{"cp-1", "cp-2"}, ExtraArgs: []string{"--rate", "500"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var j batchv1.Job
-	if err := DecodeStrict(out, &j); err != nil {
-		t.Fatalf("rendered Job does not decode strictly: %v\n%s", err, out)
-	}
+	}).job
 	spec := j.Spec.Template.Spec
 	c := container(&spec)
 	if j.Namespace != "qa" || c.Image != "registry.example/etcdisk:v1" {
@@ -234,11 +235,17 @@ func TestRender(t *testing.T) {
 	if !slices.Equal(c.Args[len(c.Args)-2:], []string{"--rate", "500"}) {
 		t.Errorf("args %q, want the extra flags at the end", c.Args)
 	}
+	// Named nodes choose by name, whatever their labels (a managed
+	// cluster's nodes carry no control-plane label).
 	if spec.NodeSelector != nil {
 		t.Errorf("nodeSelector %v: named nodes choose", spec.NodeSelector)
 	}
-	na := spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0]
-	if na.Key != hostnameLabel || !slices.Equal(na.Values, []string{"cp-1", "cp-2"}) {
+	terms := spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	if len(terms) != 1 || len(terms[0].MatchExpressions) != 0 || len(terms[0].MatchFields) != 1 {
+		t.Fatalf("node affinity %+v: want one term matching the node's name", terms)
+	}
+	na := terms[0].MatchFields[0]
+	if na.Key != "metadata.name" || na.Operator != corev1.NodeSelectorOpIn || !slices.Equal(na.Values, []string{"cp-1", "cp-2"}) {
 		t.Errorf("node affinity %+v", na)
 	}
 	if spec.Affinity.PodAntiAffinity == nil {
@@ -249,14 +256,7 @@ func TestRender(t *testing.T) {
 		t.Error("Render changed its input")
 	}
 
-	out, err = Render(base, RenderOptions{Selector: "etcdisk/candidate=true", Count: 12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	j = batchv1.Job{}
-	if err := DecodeStrict(out, &j); err != nil {
-		t.Fatal(err)
-	}
+	j = render(t, RenderOptions{Selector: "etcdisk/candidate=true", Count: 12}).job
 	if ns := j.Spec.Template.Spec.NodeSelector; len(ns) != 1 || ns["etcdisk/candidate"] != "true" || *j.Spec.Completions != 12 {
 		t.Errorf("selector render: nodeSelector %v completions %d", ns, *j.Spec.Completions)
 	}
@@ -264,25 +264,27 @@ func TestRender(t *testing.T) {
 	for _, bad := range []RenderOptions{
 		{ExtraArgs: []string{"--output", "text"}},
 		{ExtraArgs: []string{"--out=/x"}},
+		{ExtraArgs: []string{"--prom-file", "/x.prom"}},
 		{Dir: "relative"},
+		{TextfileDir: "relative"},
 		{Duration: "forever"},
 		{Selector: "a=b,c=d"},
 		{Nodes: []string{"a b"}},
 	} {
-		if _, err := Render(base, bad); err == nil {
+		if _, err := Render(bad); err == nil {
 			t.Errorf("Render(%+v) accepted", bad)
 		}
 	}
 }
 
-func TestContainerfile(t *testing.T) {
-	data, err := os.ReadFile("Containerfile")
+// containerfile reads a Containerfile's stages, user, entry point and
+// whether a RUN line builds etcdisk statically.
+func containerfile(t *testing.T, name string) (froms []string, user, entry string, runs int, static bool) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "deploy", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var froms []string
-	var user, entry string
-	var static bool
 	for _, l := range strings.Split(string(data), "\n") {
 		f := strings.Fields(l)
 		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
@@ -296,22 +298,33 @@ func TestContainerfile(t *testing.T) {
 		case "ENTRYPOINT":
 			entry = strings.Join(f[1:], " ")
 		case "RUN":
+			runs++
 			if strings.Contains(l, "CGO_ENABLED=0") && strings.Contains(l, "go build") {
 				static = true
 			}
 		}
 	}
+	if user == "" || strings.HasPrefix(user, "0") || strings.HasPrefix(user, "root") {
+		t.Errorf("%s: USER %q: the image runs as non-root by default", name, user)
+	}
+	if entry != `["/etcdisk"]` {
+		t.Errorf("%s: ENTRYPOINT %s, want [\"/etcdisk\"] (the manifests pass only args)", name, entry)
+	}
+	return froms, user, entry, runs, static
+}
+
+func TestContainerfile(t *testing.T) {
+	froms, _, _, _, static := containerfile(t, "Containerfile")
 	if len(froms) < 2 || froms[len(froms)-1] != "scratch" {
 		t.Errorf("stages %v: want a build stage and a scratch final stage", froms)
 	}
 	if !static {
 		t.Error("the binary is not built with CGO_ENABLED=0")
 	}
-	if user == "" || strings.HasPrefix(user, "0") || strings.HasPrefix(user, "root") {
-		t.Errorf("USER %q: the image runs as non-root by default", user)
-	}
-	if entry != `["/etcdisk"]` {
-		t.Errorf("ENTRYPOINT %s, want [\"/etcdisk\"] (the manifests pass only args)", entry)
+	// make image's: nothing to pull, nothing to run.
+	froms, _, _, runs, _ := containerfile(t, "Containerfile.scratch")
+	if len(froms) != 1 || froms[0] != "scratch" || runs != 0 {
+		t.Errorf("Containerfile.scratch: stages %v, %d RUN: want FROM scratch alone and no RUN", froms, runs)
 	}
 }
 
@@ -323,7 +336,7 @@ func TestStaticBinary(t *testing.T) {
 	}
 	bin := filepath.Join(t.TempDir(), "etcdisk")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/etcdisk")
-	cmd.Dir = filepath.Join("..", "..")
+	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)

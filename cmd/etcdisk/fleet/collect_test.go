@@ -1,4 +1,4 @@
-package deploy
+package fleet
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ import (
 // fleetData is testdata/fleet: pods as `kubectl get pods -o json` shows
 // them and their logs (`kubectl logs`), made from real etcdisk runs (3 s,
 // in a UTS namespace whose hostname was the pod's, as in an Indexed Job).
-var fleetData = filepath.Join("..", "..", "testdata", "fleet")
+var fleetData = filepath.Join("..", "..", "..", "testdata", "fleet")
 
 func readLog(t *testing.T, pod string) []byte {
 	t.Helper()
@@ -149,7 +149,7 @@ func TestCollect(t *testing.T) {
 	}
 }
 
-// TestWriteResultsMerge writes the results as fleet.sh does and merges
+// TestWriteResultsMerge writes the results as etcdisk fleet does and merges
 // them with report.Merge, as `etcdisk merge` does: every node has a row.
 func TestWriteResultsMerge(t *testing.T) {
 	pods, nodes := loadFleet(t)
