@@ -96,7 +96,7 @@ func (s *neighborSet) start(ctx context.Context, fs vfs.FS, dir string, cfg Conf
 func (s *neighborSet) workers() int {
 	n := 0
 	for _, sp := range s.specs {
-		n += sp.QD
+		n += sp.NumJobs
 	}
 	return n
 }
