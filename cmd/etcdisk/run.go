@@ -170,7 +170,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(choiceValue{&output, []string{"text", "json"}}, "output", "report format on stdout")
 	outs.flags(fs)
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the run folder for inspection")
-	fs.Var(choiceValue{&progress, []string{"auto", "always", "never"}}, "progress", "live progress line on stderr (auto: when on a terminal)")
+	fs.Var(choiceValue{&progress, []string{"auto", "always", "never"}}, "progress", "live progress line on stderr (auto: when stderr is a terminal)")
 	segSize := int(cfg.SegmentSize)
 	fs.Var(sizeValue{&segSize}, "segment-size", "WAL segment size (etcd: 64000000)")
 	fs.Var(durationValue{&cfg.StallThreshold, false}, "stall-threshold", "report an fdatasync in flight longer than this (etcd's heartbeat interval)")
@@ -210,7 +210,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "run", err.Error())
 	}
 	cfg.Log = stderr
-	if showProgress(progress, output, stdout, stderr) {
+	if showProgress(progress, stderr) {
 		p := &progressLine{w: stderr}
 		cfg.Progress = p.update
 		defer p.clear()
@@ -279,14 +279,18 @@ func checkOutDir(dir string, force bool) error {
 	return nil
 }
 
-func showProgress(mode, output string, stdout, stderr io.Writer) bool {
+// showProgress decides on the progress line, which goes to stderr: under
+// auto it follows stderr alone, as curl's and docker's do, so that
+// etcdisk run | tee and --output json > result.json still show it while
+// stdout carries nothing but the report.
+func showProgress(mode string, stderr io.Writer) bool {
 	switch mode {
 	case "never":
 		return false
 	case "always":
 		return true
 	}
-	return output == "text" && isTerminal(stdout) && isTerminal(stderr)
+	return isTerminal(stderr)
 }
 
 func isTerminal(w io.Writer) bool {
