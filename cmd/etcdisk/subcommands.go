@@ -78,7 +78,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return exitPass
 }
 
-const infoHelp = `Usage: etcdisk info [--dir DIR | --device DEV]
+const infoHelp = `Usage: etcdisk info [--dir DIR | --device DEV] [--output text|json]
 
 Describes the file system and the block device behind DIR (mount options,
 model, rotational, scheduler, write cache, block sizes) and warns about
@@ -87,18 +87,23 @@ in DIR and those killed runs left behind, with their size (etcdisk clean
 removes the latter). With --device it says what the data guard finds on a
 raw device (mounts, holders, swap, partition tables, file system and RAID
 signatures) and whether etcdisk run --device would write to it. Writes
-nothing.
+nothing. --output json prints one JSON document: {"environment": ...,
+"refused": ..., "run_folders": [...]} for a directory (environment as in a
+result.json), and for a device the guard's findings and "run": "write",
+"refused" or "refused-unless-destroy-data".
 
 Examples:
   etcdisk info --dir /var/lib/etcd
   etcdisk info --device /dev/nvme1n1
+  etcdisk info --dir /var/lib/etcd --output json | jq .environment.write_cache
 `
 
 func cmdInfo(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	dir, device := ".", ""
+	dir, device, output := ".", "", "text"
 	fs := newFlagSet("info")
 	fs.StringVar(&dir, "dir", dir, "directory to describe")
 	fs.StringVar(&device, "device", "", "raw block device to inspect")
+	fs.Var(choiceValue{&output, []string{"text", "json"}}, "output", "output format")
 	if ok, code := parseFlags(fs, args, infoHelp, stdout, stderr); !ok {
 		return code
 	}
@@ -106,12 +111,15 @@ func cmdInfo(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "info", fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
 	if device != "" {
-		return infoDevice(device, stdout, stderr)
+		return infoDevice(device, output, stdout, stderr)
 	}
 	env := sysinfo.Probe(dir, etcdiskVersion())
 	if env.Filesystem == "" {
 		fmt.Fprintf(stderr, "etcdisk info: cannot find the file system of %s\n", dir)
 		return exitError
+	}
+	if output == "json" {
+		return jsonOrError(stdout, stderr, newInfoDir(dir, env))
 	}
 	row := func(k, v string) {
 		if v != "" {
@@ -242,13 +250,16 @@ func cmdMerge(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitPass
 }
 
-func infoDevice(dev string, stdout, stderr io.Writer) int {
+func infoDevice(dev, output string, stdout, stderr io.Writer) int {
 	f, err := guard.Inspect(dev)
 	if err != nil {
 		fmt.Fprintf(stderr, "etcdisk info: %v\n", err)
 		return exitError
 	}
 	env := sysinfo.ProbeDevice(dev, etcdiskVersion())
+	if output == "json" {
+		return jsonOrError(stdout, stderr, newInfoDevice(f, env))
+	}
 	fmt.Fprintf(stdout, "%-20s %s\n", "device:", dev)
 	if env.DeviceModel != "" {
 		fmt.Fprintf(stdout, "%-20s %s\n", "model:", env.DeviceModel)
