@@ -120,7 +120,7 @@ func parseFlags(fs *pflag.FlagSet, args []string, help string, stdout, stderr io
 		return false, exitPass
 	}
 	if err != nil {
-		return false, usageError(stderr, fs.Name(), err.Error())
+		return false, usageError(stderr, fs.Name(), flagHint(fs, err.Error()))
 	}
 	return true, 0
 }

@@ -36,11 +36,11 @@ func ParseSize(s string) (int64, error) {
 	if t == "" {
 		return 0, fmt.Errorf("empty size")
 	}
-	if strings.HasPrefix(t, "-") || strings.HasPrefix(t, "+") {
-		return 0, fmt.Errorf("bad size %q (want e.g. 2300, 4k, 4KiB, 64MB)", s)
+	if strings.HasPrefix(t, "-") {
+		return 0, fmt.Errorf("size %q is negative", s)
 	}
 	n, err := humanize.ParseBytes(fioToIEC(t))
-	if err != nil {
+	if err != nil || strings.HasPrefix(t, "+") {
 		return 0, fmt.Errorf("bad size %q (want e.g. 2300, 4k, 4KiB, 64MB)", s)
 	}
 	if n > math.MaxInt64/2 {
