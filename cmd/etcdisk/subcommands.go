@@ -214,10 +214,15 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 var mergeHelp = `Usage: etcdisk merge RESULT.json... [--format text|json|csv|html]
 
 One table for a fleet: a row per host and device, worst first, with verdicts
-and p99s, and totals.
+and p99s, and totals. A run counts once: a file given twice (overlapping
+globs) or a copy of a run (same host, path and start time) is left out, and
+the output says so (on stderr for csv and json; json also lists them under
+"duplicates"). The csv has a column per field, including start_time,
+duration_ns, load (closed or open), rate_per_s, scenario and neighbors.
 ` + inputHelp + `
-Example:
+Examples:
   etcdisk merge results/*/result.json --format html > fleet.html
+  etcdisk merge results/*/result.json --format csv > fleet.csv
 `
 
 func cmdMerge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -243,6 +248,11 @@ func cmdMerge(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		results = append(results, r)
 	}
 	f := report.Merge(results, fs.Args())
+	if format == "csv" || format == "json" {
+		for _, d := range f.Duplicates {
+			fmt.Fprintf(stderr, "etcdisk merge: %s\n", d)
+		}
+	}
 	if err := report.WriteFleet(stdout, f, strings.ToLower(format)); err != nil {
 		fmt.Fprintf(stderr, "etcdisk merge: %v\n", err)
 		return exitError
