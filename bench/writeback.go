@@ -54,7 +54,7 @@ func (c writebackCheck) warnings(specs []neighbor.Spec, nbs []report.Neighbor) [
 	advice := fmt.Sprintf("run --duration %s or longer so writeback happens, and recurs, inside the measured phase", (2 * delay).Round(time.Second))
 	who := "buffered neighbour " + strings.Join(names, ", ")
 	if c.ran < delay {
-		return []string{fmt.Sprintf("%s: the kernel writes buffered data back only once it is %s old (vm.dirty_expire_centisecs) plus up to %s (vm.dirty_writeback_centisecs), and the neighbours ran %s: little of their data reached the disk while the WAL was measured; %s",
+		return []string{fmt.Sprintf("%s: unless dirty pages pass vm.dirty_background_ratio, the kernel writes buffered data back only once it is %s old (vm.dirty_expire_centisecs) plus up to %s (vm.dirty_writeback_centisecs), and the neighbours ran %s: little of their data reached the disk while the WAL was measured; %s",
 			who, c.wb.Expire.Round(time.Second), c.wb.Interval.Round(time.Second), c.ran.Round(time.Second), advice)}
 	}
 	if c.known && written > 0 && c.pending >= max(written/4, pendingFloor) {
