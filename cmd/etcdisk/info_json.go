@@ -56,8 +56,10 @@ type infoDeviceDoc struct {
 	LogicalBlock int                `json:"logical_block_size,omitempty"`
 	Findings     []infoFinding      `json:"findings"`
 	// Run is what etcdisk run --device would do: "write", "refused" (in
-	// use: nothing overrides it) or "refused-unless-destroy-data".
-	Run string `json:"run"`
+	// use or read-only: nothing overrides it) or
+	// "refused-unless-destroy-data"; RunNote says it in a sentence.
+	Run     string `json:"run"`
+	RunNote string `json:"run_note"`
 }
 
 type infoFinding struct {
@@ -69,18 +71,27 @@ type infoFinding struct {
 
 func newInfoDevice(f guard.Findings, env report.Environment) infoDeviceDoc {
 	d := infoDeviceDoc{Environment: env, Device: f.Device, Resolved: f.Resolved, MajorMinor: f.MajorMinor,
-		SizeBytes: f.Size, LogicalBlock: f.LogicalBlock, Findings: []infoFinding{}, Run: "write"}
+		SizeBytes: f.Size, LogicalBlock: f.LogicalBlock, Findings: []infoFinding{}}
+	d.Run, d.RunNote = deviceRun(f)
 	for _, it := range f.Items {
 		d.Findings = append(d.Findings, infoFinding{Kind: string(it.Kind), What: it.What,
-			Refuses: it.Kind.Refuses(), Override: it.Kind.Refuses() && !it.Kind.InUse()})
-	}
-	switch {
-	case f.InUse():
-		d.Run = "refused"
-	case f.HasData():
-		d.Run = "refused-unless-destroy-data"
+			Refuses: it.Kind.Refuses(), Override: it.Kind.Overridable()})
 	}
 	return d
+}
+
+// deviceRun says what etcdisk run --device would do with the device f
+// describes: a word for scripts and a sentence for people.
+func deviceRun(f guard.Findings) (word, sentence string) {
+	switch {
+	case f.InUse():
+		return "refused", "refused (in use; nothing overrides this)"
+	case f.ReadOnly():
+		return "refused", "refused (read-only; nothing overrides this)"
+	case f.HasData():
+		return "refused-unless-destroy-data", "refused unless --destroy-data=" + f.Device
+	}
+	return "write", "would write (nothing found in the guarded windows)"
 }
 
 // jsonOrError prints v as indented JSON; a failed write is an error of info.

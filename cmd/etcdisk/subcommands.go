@@ -90,7 +90,7 @@ signatures) and whether etcdisk run --device would write to it. Writes
 nothing. --output json prints one JSON document: {"environment": ...,
 "refused": ..., "run_folders": [...]} for a directory (environment as in a
 result.json), and for a device the guard's findings and "run": "write",
-"refused" or "refused-unless-destroy-data".
+"refused" (in use or read-only) or "refused-unless-destroy-data".
 
 Examples:
   etcdisk info --dir /var/lib/etcd
@@ -281,15 +281,7 @@ func infoDevice(dev, output string, stdout, stderr io.Writer) int {
 	if !strings.HasSuffix(f.String(), "\n") {
 		fmt.Fprintln(stdout)
 	}
-	switch {
-	case f.InUse():
-		fmt.Fprintln(stdout, "etcdisk run --device: refused (in use; nothing overrides this)")
-	case f.ReadOnly():
-		fmt.Fprintln(stdout, "etcdisk run --device: refused (read-only; nothing overrides this)")
-	case f.HasData():
-		fmt.Fprintf(stdout, "etcdisk run --device: refused unless --destroy-data=%s\n", dev)
-	default:
-		fmt.Fprintln(stdout, "etcdisk run --device: would write (nothing found in the guarded windows)")
-	}
+	_, sentence := deviceRun(f)
+	fmt.Fprintln(stdout, "etcdisk run --device: "+sentence)
 	return exitPass
 }
