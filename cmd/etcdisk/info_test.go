@@ -17,12 +17,13 @@ func TestInfoJSON(t *testing.T) {
 			Filesystem string `json:"filesystem"`
 			CPUs       int    `json:"cpus"`
 		} `json:"environment"`
-		Refused *string `json:"refused"`
+		Refused    *string `json:"refused"`
+		RunFolders []any   `json:"run_folders"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 {
 		t.Fatalf("info --output json: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
-	if doc.Environment.Path == "" || doc.Environment.Filesystem == "" || doc.Environment.CPUs < 1 || doc.Refused != nil {
+	if doc.Environment.Path == "" || doc.Environment.Filesystem == "" || doc.Environment.CPUs < 1 || doc.Refused != nil || doc.RunFolders == nil {
 		t.Fatalf("info --output json: %+v", doc)
 	}
 	if _, err := os.Stat("/dev/shm"); err == nil {
