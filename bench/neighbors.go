@@ -40,6 +40,8 @@ type neighborSet struct {
 	series []*series
 	check  func(dev string) error // the data guard for a device= target
 	dirs   neighborFolders
+	// started is when the first neighbour started.
+	started time.Time
 }
 
 // neighborMetric names a neighbour's metric: neighbor_<i>_<kind>.
@@ -64,6 +66,9 @@ func declareNeighbors(specs []neighbor.Spec, rec *recorder) *neighborSet {
 // folders that earlier runs left in those directories.
 func (s *neighborSet) start(ctx context.Context, fs vfs.FS, dir string, cfg Config) ([]string, error) {
 	s.dirs.version = cfg.Version
+	if len(s.specs) > 0 {
+		s.started = time.Now()
+	}
 	for i, spec := range s.specs {
 		sr := s.series[i]
 		if spec.Dir != "" {
@@ -96,7 +101,7 @@ func (s *neighborSet) start(ctx context.Context, fs vfs.FS, dir string, cfg Conf
 func (s *neighborSet) workers() int {
 	n := 0
 	for _, sp := range s.specs {
-		n += sp.QD
+		n += sp.NumJobs
 	}
 	return n
 }

@@ -7,6 +7,8 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/etcdisk/etcdisk/internal/units"
 )
 
 // Request shapes: what one proposal's raft entry carries.
@@ -74,13 +76,13 @@ func ParseValueSize(s string) (ValueDist, error) {
 	if isRange && lo == "" {
 		return ValueDist{}, fmt.Errorf("value size %q is negative", s)
 	}
-	a, err := ParseSize(lo)
+	a, err := units.ParseSize(lo)
 	if err != nil {
 		return ValueDist{}, fmt.Errorf("bad value size %q (want e.g. 1KiB, 1KiB-8KiB or kubernetes)", s)
 	}
 	b := a
 	if isRange {
-		if b, err = ParseSize(hi); err != nil {
+		if b, err = units.ParseSize(hi); err != nil {
 			return ValueDist{}, fmt.Errorf("bad value size range %q (want e.g. 1KiB-8KiB)", s)
 		}
 		if b < a {

@@ -164,6 +164,7 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	}
 
 	res, runErr := drive(ctx, cfg, rec, wl, nset, log)
+	wbc := nset.endWriteback()
 	if cfg.EtcdMetrics != "" {
 		res.Warnings = append(res.Warnings, "live-safe mode: the load paused whenever the live member's WAL fsync p99 rose past the target; the measured latencies include the live member's own load")
 	}
@@ -211,6 +212,7 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	res.Saves, res.Entries, res.BytesWritten, res.Segments = c.saves, c.entries, c.bytes, c.segments
 	res.Extra = c.extra
 	res.Neighbors = nbs
+	res.Warnings = append(res.Warnings, wbc.warnings(specs, nbs)...)
 	res.Metrics = rec.metrics()
 	rec.mu.Lock()
 	res.Intervals = rec.intervals.all()

@@ -6,30 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/dustin/go-humanize"
 )
-
-// ParseSize parses a byte size: "2300", "4KiB", "64MB", "1.5GiB". Units are
-// humanize's: KB = 1000, KiB = 1024. Negative or fractional byte counts are
-// errors.
-func ParseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	if t == "" {
-		return 0, fmt.Errorf("empty size")
-	}
-	if strings.HasPrefix(t, "-") {
-		return 0, fmt.Errorf("size %q is negative", s)
-	}
-	n, err := humanize.ParseBytes(t)
-	if err != nil {
-		return 0, fmt.Errorf("bad size %q (want e.g. 2300, 4KiB, 64MB)", s)
-	}
-	if n > math.MaxInt64/2 {
-		return 0, fmt.Errorf("size %q is too large", s)
-	}
-	return int64(n), nil
-}
 
 // ParseRate parses a rate per second: "500", "500/s", "1.5k/s" is not
 // accepted (keep it plain), "30/m" and "2/ms" are.

@@ -40,6 +40,8 @@ type htmlView struct {
 	Subtitle                             []string
 	Banners                              []string
 	Checks                               []htmlCheck
+	Solo                                 *htmlSolo
+	Limit                                *htmlLimit
 	Run, Env                             [][2]string
 	Metrics                              []htmlMetric
 	Timelines                            []htmlChart
@@ -194,8 +196,7 @@ func newHTMLView(r *Result) (*htmlView, error) {
 		"Written", htmlIf(r.BytesWritten > 0, humanize.IBytes(uint64(r.BytesWritten))),
 		"WAL segments", htmlIf(r.Segments > 0, strconv.Itoa(r.Segments)),
 		"Neighbours", strings.Join(c.Neighbors, "; "),
-		"Targets", htmlIf(c.P99TargetNs > 0, "WAL fdatasync p99 < "+htmlDur(c.P99TargetNs))+
-			htmlIf(c.BackendP99TargetNs > 0, ", backend commit p99 < "+htmlDur(c.BackendP99TargetNs)),
+		"Targets", htmlJoin(", ", htmlIf(c.P99TargetNs > 0, "WAL fdatasync p99 < "+htmlDur(c.P99TargetNs)), htmlBackendTarget(c)),
 		"Started", htmlTime(r.StartTime),
 	)
 	rot := ""
@@ -260,6 +261,11 @@ func newHTMLView(r *Result) (*htmlView, error) {
 		}
 	}
 
+	var err error
+	if v.Solo, err = newHTMLSolo(r, targets); err != nil {
+		return nil, err
+	}
+	v.Limit = newHTMLLimit(r, targets)
 	for _, n := range r.Neighbors {
 		row := []string{n.Name, n.Spec, n.Kind, humanize.Comma(n.Ops), humanize.IBytes(uint64(max(n.Bytes, 0))),
 			strconv.FormatFloat(n.MBps, 'f', 1, 64), strconv.FormatFloat(n.IOPS, 'f', 0, 64), humanize.Comma(n.Errors), n.LastError}
@@ -372,6 +378,7 @@ svg.chart .note { font-size:11.5px; font-weight:600; }
 svg.chart .target { font-size:11.5px; fill:#cf222e; font-weight:600; }
 svg.chart .empty { font-size:14px; fill:#59636e; }
 ul.warnings li { margin:4px 0; }
+td.worse { color:var(--fail); font-weight:600; }
 footer { margin-top:36px; font-size:12px; color:var(--muted); }
 @media (max-width:800px) { .cols { grid-template-columns:1fr; } .grid { grid-template-columns:1fr; } }
 @media print { main { max-width:none; } .card { break-inside:avoid; } }
@@ -400,6 +407,33 @@ footer { margin-top:36px; font-size:12px; color:var(--muted); }
 <p class="muted">PASS when the whole 95% confidence interval of the quantile is under the target, FAIL when it is all above, INCONCLUSIVE when it straddles the target (run longer).</p>
 {{else}}<p class="muted">No target was judged.</p>{{end}}
 </section>
+{{with .Solo}}<section>
+<h2>Solo vs loaded</h2>
+<p>{{.Heading}}.{{if .Summary}} <strong>{{.Summary}}</strong>{{end}}</p>
+<table class="compact solo">
+<thead><tr><th>Metric</th><th>Quantile</th><th class="num">Solo</th><th class="num">Loaded</th><th>Loaded vs solo</th></tr></thead>
+<tbody>
+{{range .Rows}}<tr><td>{{if .First}}{{.Metric}}{{end}}</td><td>{{.Quantile}}</td><td class="num">{{.Solo}}</td><td class="num">{{.Loaded}}</td><td{{if .Worse}} class="worse"{{end}}>{{.Ratio}}</td></tr>
+{{end}}</tbody>
+</table>
+{{if .Charts}}<div class="grid" style="margin-top:14px">
+{{range .Charts}}<div class="card">
+<h3>{{.Title}} <code class="muted">{{.Name}}</code>, solo and loaded</h3>
+{{.Chart}}
+</div>
+{{end}}</div>{{end}}
+</section>{{end}}
+{{with .Limit}}<section>
+<h2>Neighbour limit search</h2>
+<p><code>{{.Spec}}</code>, its rate doubled then bisected, each step a full run: <strong>{{.Conclusion}}</strong>.</p>
+<div class="card" style="margin-bottom:14px">{{.Chart}}</div>
+<table class="compact">
+<thead><tr><th class="num">Step</th><th class="num">Rate asked</th><th class="num">Achieved</th><th class="num">{{.Metric}} p99</th><th>Outcome</th></tr></thead>
+<tbody>
+{{range .Steps}}<tr><td class="num">{{.N}}</td><td class="num">{{.Rate}}</td><td class="num">{{.Achieved}}</td><td class="num">{{.P99}}</td><td class="{{.Class}}"><span class="pill">{{.Outcome}}</span></td></tr>
+{{end}}</tbody>
+</table>
+</section>{{end}}
 <section class="cols">
 <div>
 <h2>Run</h2>

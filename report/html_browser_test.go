@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -184,5 +186,84 @@ func TestWriteHTMLEscapes(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "&lt;script&gt;") {
 		t.Error("the escaped text is missing")
+	}
+}
+
+// htmlLayoutProbe, appended to a copy of the page (without its CSP), writes
+// into the DOM every note label whose rendered box touches a dashed target
+// line of its chart or another note label, and how many labels it checked.
+const htmlLayoutProbe = `<script>
+(function () {
+  var bad = [], checked = 0;
+  document.querySelectorAll("svg.chart").forEach(function (svg) {
+    var notes = Array.prototype.slice.call(svg.querySelectorAll("text.note"));
+    var lines = Array.prototype.slice.call(svg.querySelectorAll('line[stroke="#cf222e"][stroke-dasharray="6 3"]'));
+    notes.forEach(function (t, i) {
+      checked++;
+      var r = t.getBoundingClientRect();
+      lines.forEach(function (l) {
+        var lr = l.getBoundingClientRect();
+        var y = (lr.top + lr.bottom) / 2;
+        if (y > r.top && y < r.bottom && lr.left < r.right && r.left < lr.right) { bad.push(t.textContent + " on the target"); }
+      });
+      notes.slice(i + 1).forEach(function (u) {
+        var q = u.getBoundingClientRect();
+        if (r.left < q.right && q.left < r.right && r.top < q.bottom && q.top < r.bottom) { bad.push(t.textContent + " over " + u.textContent); }
+      });
+    });
+  });
+  var p = document.createElement("pre");
+  p.id = "layout-probe";
+  p.textContent = "checked " + checked + "; overlaps: " + (bad.join(" | ") || "none");
+  document.body.appendChild(p);
+})();
+</script>`
+
+// TestWriteHTMLPhasesInBrowser renders a --compare-solo and --find-limit
+// result in headless Chromium: both sections and their charts are in the
+// DOM, and, measured with the browser's own fonts, no p99 or max label
+// lies on a target line or on another label.
+func TestWriteHTMLPhasesInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	chromium := htmlChromium(t)
+	r := exportPhasesResult(t)
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	csp := `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`
+	if !strings.Contains(page, csp) {
+		t.Fatal("no CSP to lift for the probe")
+	}
+	page = strings.Replace(strings.Replace(page, csp, "", 1), "</body>", htmlLayoutProbe+"</body>", 1)
+	path := filepath.Join(t.TempDir(), "report.html")
+	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dom := string(htmlHeadless(t, chromium, path, "--dump-dom", "--window-size=1280,2000"))
+	for _, want := range []string{"<h2>Solo vs loaded</h2>", "<h2>Neighbour limit search</h2>", ">limit 20 MiB/s</text>",
+		"Solo and loaded latency by percentile: wal_fdatasync"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered DOM lacks %q", want)
+		}
+	}
+	timelines := 0
+	for name := range r.Metrics {
+		if !strings.HasPrefix(name, "neighbor_") {
+			timelines++
+		}
+	}
+	if got, want := strings.Count(dom, "<svg"), len(r.Metrics)+timelines+2+1; got != want {
+		t.Errorf("rendered DOM has %d charts, want %d (spectra, timelines, 2 solo/loaded, 1 limit)", got, want)
+	}
+	m := regexp.MustCompile(`<pre id="layout-probe">checked (\d+); overlaps: ([^<]*)</pre>`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatal("the layout probe did not run")
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 10 || m[2] != "none" {
+		t.Errorf("layout probe: %d labels checked, overlaps: %s", n, m[2])
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // The charts of the HTML report are hand-written SVG: a few lines, a grid
@@ -179,6 +177,8 @@ func (s *htmlSVG) legend(f htmlFrame, items []htmlLegendItem) {
 			s.f(`<rect x="%s" y="%s" width="18" height="10" fill="%s" fill-opacity="0.22"/>`, htmlNum(x), htmlNum(y-8), it.color)
 		case "dash":
 			s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="6 3"/>`, htmlNum(x), htmlNum(y-3), htmlNum(x+18), htmlNum(y-3), it.color)
+		case "ring":
+			s.f(`<circle cx="%s" cy="%s" r="4.5" fill="#fff" stroke="%s" stroke-width="1.5"/>`, htmlNum(x+9), htmlNum(y-3), it.color)
 		case "marker":
 			s.f(`<path d="M%s %sl5 -8h-10z" fill="%s"/>`, htmlNum(x+9), htmlNum(y+1), it.color)
 		default:
@@ -219,91 +219,6 @@ func htmlNinesLabel(k int) string {
 	return strconv.FormatFloat(100-100/math.Pow(10, float64(k)), 'f', max(k-2, 0), 64) + "%"
 }
 
-// htmlSpectrum plots a latency distribution as HdrHistogram's plotter does:
-// latency against percentile on a "nines" axis (x = log10(1/(1-q)): 0%,
-// 90%, 99%, 99.9%, ...), with the p99 and its 95% confidence interval
-// marked and the target, if the metric has one, as a dashed line.
-func htmlSpectrum(name string, h *hdrhistogram.Histogram, m *Metric, targetNs int64) template.HTML {
-	f := htmlFrame{width: 600, height: 330, left: 64, right: 34, top: 34, bottom: 46}
-	var s htmlSVG
-	s.open(f, "Latency by percentile: "+name)
-	if h.TotalCount() == 0 {
-		s.text((f.x0()+f.x1())/2, (f.y0()+f.y1())/2, "middle", "empty", "no samples")
-		s.f(`</svg>`)
-		return s.html()
-	}
-	// The nines the data reaches: log10(count) (the top sample), at least 2.
-	nines := int(math.Ceil(math.Log10(float64(h.TotalCount())) - 1e-9))
-	nines = min(max(nines, 2), 7)
-	xmax := float64(nines)
-	xpos := func(x float64) float64 { return f.x0() + x/xmax*(f.x1()-f.x0()) }
-
-	type pt struct{ x, v float64 }
-	var pts []pt
-	for _, b := range h.CumulativeDistributionWithTicks(HgrmTicksPerHalfDistance) {
-		if b.Quantile >= 100 {
-			continue
-		}
-		x := -math.Log10(1 - b.Quantile/100)
-		if x > xmax {
-			break
-		}
-		pts = append(pts, pt{x, float64(b.ValueAt)})
-	}
-	pts = append(pts, pt{xmax, float64(h.Max())})
-
-	lo, hi := float64(h.Min()), float64(h.Max())
-	if targetNs > 0 {
-		lo, hi = math.Min(lo, float64(targetNs)), math.Max(hi, float64(targetNs))
-	}
-	a := newHTMLLatencyAxis(lo, hi, f.y0(), f.y1())
-
-	for k := 0; k <= nines; k++ {
-		x := xpos(float64(k))
-		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`, htmlNum(x), htmlNum(f.y1()), htmlNum(x), htmlNum(f.y0()), htmlColorGrid)
-		s.text(x, f.y0()+17, "middle", "tick", htmlNinesLabel(k))
-	}
-	s.text((f.x0()+f.x1())/2, f.height-8, "middle", "axis", "percentile")
-	s.yAxis(f, a)
-
-	items := []htmlLegendItem{{label: name, color: htmlColorCurve, width: "2.5"}}
-	if targetNs > 0 {
-		y := a.pos(float64(targetNs))
-		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="6 3"/>`, htmlNum(f.x0()), htmlNum(y), htmlNum(f.x1()), htmlNum(y), htmlColorTarget)
-		s.text(f.x0()+6, y-5, "start", "target", "target "+htmlLatencyLabel(float64(targetNs)))
-		items = append(items, htmlLegendItem{label: "p99 target", color: htmlColorTarget, kind: "dash"})
-	}
-
-	line := make([]string, len(pts))
-	for i, p := range pts {
-		line[i] = htmlNum(xpos(p.x)) + "," + htmlNum(a.pos(p.v))
-	}
-	s.polyline(line, htmlColorCurve, "2.5", "")
-
-	// p99 with its 95% confidence interval, at x = 2 nines
-	if m != nil && m.P99Ns > 0 {
-		x := xpos(2)
-		yLo, yHi := a.pos(float64(m.P99CI.LowNs)), a.pos(float64(m.P99CI.HighNs))
-		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2"/>`, htmlNum(x), htmlNum(yLo), htmlNum(x), htmlNum(yHi), htmlColorP99)
-		for _, y := range []float64{yLo, yHi} {
-			s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2"/>`, htmlNum(x-5), htmlNum(y), htmlNum(x+5), htmlNum(y), htmlColorP99)
-		}
-		y := a.pos(float64(m.P99Ns))
-		s.f(`<circle cx="%s" cy="%s" r="4" fill="%s" stroke="#fff" stroke-width="1.5"/>`, htmlNum(x), htmlNum(y), htmlColorP99)
-		if x > f.x1()-90 { // at the right edge (few samples): label on the left
-			s.text(x-9, y+14, "end", "note", "p99 "+htmlLatencyLabel(float64(m.P99Ns)))
-		} else {
-			s.text(x+9, y+14, "start", "note", "p99 "+htmlLatencyLabel(float64(m.P99Ns)))
-		}
-		items = append(items, htmlLegendItem{label: "p99, 95% CI", color: htmlColorP99, width: "2"})
-	}
-	// the maximum
-	s.text(f.x1()-4, a.pos(float64(h.Max()))-6, "end", "note", "max "+htmlLatencyLabel(float64(h.Max())))
-	s.legend(f, items)
-	s.f(`</svg>`)
-	return s.html()
-}
-
 // htmlTimeline plots a metric second by second (p50, p99, max) with the
 // phases in which each neighbour was on shaded, the target dashed and the
 // stalls marked.
@@ -313,8 +228,8 @@ func htmlTimeline(r *Result, name string, targetNs int64) template.HTML {
 	s.open(f, "Latency per second: "+name)
 
 	dur := float64(r.DurationNs) / 1e9
-	for _, iv := range r.Intervals {
-		dur = math.Max(dur, float64(iv.EndNs())/1e9)
+	for i := range r.Intervals {
+		dur = math.Max(dur, htmlIntervalEnd(r, i))
 	}
 	dur = math.Max(dur, 1)
 	xpos := func(sec float64) float64 { return f.x0() + sec/dur*(f.x1()-f.x0()) }
@@ -417,6 +332,9 @@ func htmlTimeline(r *Result, name string, targetNs int64) template.HTML {
 		}
 		s.polyline(run, ser.color, ser.width, ser.extra)
 	}
+	if n := len(points); n > 0 && points[n-1].partial > 0 && !points[n-1].gap {
+		items = append(items, htmlPartialMark(&s, points[n-1], xpos, a))
+	}
 	items = append(items,
 		htmlLegendItem{label: "p50", color: htmlColorP50, width: "2"},
 		htmlLegendItem{label: "p99", color: htmlColorP99, width: "2"},
@@ -447,7 +365,8 @@ const htmlMaxTimePoints = 600
 type htmlTimePoint struct {
 	sec           float64 // x: middle of the step
 	p50, p99, max int64
-	gap           bool // no sample in the step
+	gap           bool    // no sample in the step
+	partial       float64 // seconds the last, partial second lasted; 0 when whole
 }
 
 // htmlTimelinePoints reduces a metric's seconds to at most
@@ -459,9 +378,13 @@ func htmlTimelinePoints(r *Result, name string) []htmlTimePoint {
 	step = max(step, 1)
 	var out []htmlTimePoint
 	for i := 0; i < len(r.Intervals); i += step {
-		group := r.Intervals[i:min(i+step, len(r.Intervals))]
-		first, last := float64(group[0].StartNs)/1e9, float64(group[len(group)-1].EndNs())/1e9
+		end := min(i+step, len(r.Intervals))
+		group := r.Intervals[i:end]
+		first, last := float64(group[0].StartNs)/1e9, htmlIntervalEnd(r, end-1)
 		p := htmlTimePoint{sec: (first + last) / 2, gap: true}
+		if tail := last - float64(group[len(group)-1].StartNs)/1e9; tail < 1-1e-9 {
+			p.partial = tail
+		}
 		var p50s []int64
 		for _, iv := range group {
 			im, ok := iv.Metrics[name]
@@ -480,6 +403,17 @@ func htmlTimelinePoints(r *Result, name string) []htmlTimePoint {
 		out = append(out, p)
 	}
 	return out
+}
+
+// htmlPartialMark rings the last point of a timeline when its second was
+// cut short by the end of the run: its percentiles rest on fewer samples.
+func htmlPartialMark(s *htmlSVG, p htmlTimePoint, xpos func(float64) float64, a htmlLatencyAxis) htmlLegendItem {
+	x := xpos(p.sec)
+	for _, v := range []int64{p.p50, p.p99, p.max} {
+		s.f(`<circle cx="%s" cy="%s" r="4.5" fill="#fff" stroke="%s" stroke-width="1.5"><title>partial second: the run ended %s into it</title></circle>`,
+			htmlNum(x), htmlNum(a.pos(float64(v))), htmlColorAxis, html.EscapeString(FormatDuration(time.Duration(p.partial*1e9))))
+	}
+	return htmlLegendItem{label: "partial last second", color: htmlColorAxis, kind: "ring"}
 }
 
 // htmlSeconds labels a time tick: 0s, 45s, 2m, 2m30s, 1h5m.

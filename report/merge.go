@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/dustin/go-humanize"
 )
@@ -28,6 +29,21 @@ import (
 type Fleet struct {
 	Rows   []FleetRow  `json:"rows"`
 	Totals FleetTotals `json:"totals"`
+	// Duplicates are the results left out because an earlier one was the
+	// same file or the same run: counted once, not twice.
+	Duplicates []FleetDuplicate `json:"duplicates,omitempty"`
+}
+
+// FleetDuplicate is a result Merge left out.
+type FleetDuplicate struct {
+	Name   string `json:"name"`
+	SameAs string `json:"same_as"`
+	Why    string `json:"why"`
+}
+
+// String: "b.json: left out, the same run as a.json (...)".
+func (d FleetDuplicate) String() string {
+	return fmt.Sprintf("%s: left out, %s %s", d.Name, d.Why, d.SameAs)
 }
 
 // FleetRow is one result.
@@ -41,6 +57,11 @@ type FleetRow struct {
 	Verdict     string       `json:"verdict"`
 	Reason      string       `json:"reason,omitempty"`
 	Interrupted bool         `json:"interrupted,omitempty"`
+	StartTime   time.Time    `json:"start_time"`
+	DurationNs  int64        `json:"duration_ns"`         // measured phase
+	Rate        float64      `json:"rate,omitempty"`      // proposals/s; 0 = closed loop
+	Scenario    string       `json:"scenario,omitempty"`  // --scenario
+	Neighbors   []string     `json:"neighbors,omitempty"` // each neighbour's spec
 	WAL         *FleetMetric `json:"wal_fdatasync,omitempty"`
 	Backend     *FleetMetric `json:"backend_commit,omitempty"`
 	WorstRatio  float64      `json:"worst_ratio"` // highest p99/target of the two
@@ -73,9 +94,13 @@ func FleetFormats() []string { return slices.Clone(fleetFormats) }
 
 // Merge builds the fleet table of results. names[i] names results[i] (a
 // file name, say); a missing or empty name falls back to the hostname.
-// Nil results are skipped.
+// Nil results are skipped, and so is a result that is the same file as an
+// earlier one (the same name once cleaned) or the same run (the same host,
+// path and start time, or identical content), so no run counts twice; the
+// ones left out are listed in Duplicates.
 func Merge(results []*Result, names []string) *Fleet {
 	f := &Fleet{Rows: []FleetRow{}}
+	seen := newRunSet()
 	for i, r := range results {
 		if r == nil {
 			continue
@@ -87,11 +112,16 @@ func Merge(results []*Result, names []string) *Fleet {
 		if name == "" {
 			name = r.Environment.Hostname
 		}
+		if d, dup := seen.add(name, r); dup {
+			f.Duplicates = append(f.Duplicates, d)
+			continue
+		}
 		row := FleetRow{
 			Name: name, Hostname: r.Environment.Hostname, Path: r.Environment.Path,
 			Device: r.Environment.Device, DeviceModel: r.Environment.DeviceModel,
 			Filesystem: r.Environment.Filesystem, Verdict: r.Verdict, Reason: r.Reason,
-			Interrupted: r.Interrupted,
+			Interrupted: r.Interrupted, StartTime: r.StartTime, DurationNs: r.DurationNs,
+			Rate: r.Config.Rate, Scenario: r.Config.Scenario, Neighbors: neighborSpecs(r),
 		}
 		targets := TargetsFor(r)
 		row.WAL = fleetMetric(r, MetricWALFdatasync, targets)
@@ -247,6 +277,18 @@ func writeFleetText(b *bytes.Buffer, f *Fleet) {
 			break
 		}
 	}
+	writeDuplicates(b, f)
+}
+
+// writeDuplicates lists the results counted once instead of twice.
+func writeDuplicates(b *bytes.Buffer, f *Fleet) {
+	if len(f.Duplicates) == 0 {
+		return
+	}
+	b.WriteString("\nCounted once (duplicates left out):\n")
+	for _, d := range f.Duplicates {
+		b.WriteString("  " + d.String() + "\n")
+	}
 }
 
 func fleetCells(m *FleetMetric) (p99, vs string) {
@@ -285,11 +327,13 @@ func deviceLabel(r FleetRow) string {
 func writeFleetCSV(b *bytes.Buffer, f *Fleet) error {
 	cw := csv.NewWriter(b)
 	cw.Write([]string{"verdict", "hostname", "path", "device", "device_model", "filesystem", "interrupted",
+		"start_time", "duration_ns", "load", "rate_per_s", "scenario", "neighbors",
 		"wal_p99_ns", "wal_p99_ci_low_ns", "wal_p99_ci_high_ns", "wal_p99_ci_bounded", "wal_target_ns", "wal_samples",
 		"backend_p99_ns", "backend_p99_ci_low_ns", "backend_p99_ci_high_ns", "backend_p99_ci_bounded", "backend_target_ns", "backend_samples",
 		"worst_ratio", "name", "reason"})
 	for _, r := range f.Rows {
 		rec := []string{r.Verdict, r.Hostname, r.Path, r.Device, r.DeviceModel, r.Filesystem, strconv.FormatBool(r.Interrupted)}
+		rec = append(rec, csvTime(r.StartTime), i64(r.DurationNs), r.load(), csvRate(r.Rate), r.Scenario, strings.Join(r.Neighbors, " + "))
 		for _, m := range []*FleetMetric{r.WAL, r.Backend} {
 			if m == nil {
 				rec = append(rec, "", "", "", "", "", "")
@@ -307,6 +351,28 @@ func writeFleetCSV(b *bytes.Buffer, f *Fleet) error {
 
 func i64(v int64) string { return strconv.FormatInt(v, 10) }
 
+// load names the load of a row: "closed" (closed loop) or "open" (--rate).
+func (r FleetRow) load() string {
+	if r.Rate > 0 {
+		return "open"
+	}
+	return "closed"
+}
+
+func csvRate(rate float64) string {
+	if rate <= 0 {
+		return ""
+	}
+	return strconv.FormatFloat(rate, 'f', -1, 64)
+}
+
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
 // fleetRowView is a row as the HTML page shows it.
 type fleetRowView struct {
 	FleetRow
@@ -314,13 +380,14 @@ type fleetRowView struct {
 }
 
 type fleetPage struct {
-	Totals string
-	T      FleetTotals
-	Rows   []fleetRowView
+	Totals     string
+	T          FleetTotals
+	Rows       []fleetRowView
+	Duplicates []FleetDuplicate
 }
 
 func fleetView(f *Fleet) fleetPage {
-	p := fleetPage{Totals: totalsLine(f.Totals), T: f.Totals}
+	p := fleetPage{Totals: totalsLine(f.Totals), T: f.Totals, Duplicates: f.Duplicates}
 	for _, r := range f.Rows {
 		v := fleetRowView{FleetRow: r, Class: r.Verdict, VerdictWord: verdictWord(r.Verdict), Device: deviceLabel(r)}
 		if severity(r.Verdict) == 1 {
@@ -363,6 +430,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 {{range .Rows}}<tr class="{{.Class}}"><td><span class="badge">{{.VerdictWord}}</span>{{if .Interrupted}} interrupted{{end}}</td><td>{{.Hostname}}</td><td>{{.Path}}</td><td>{{.Device}}</td><td class="num">{{.WALP99}}</td><td class="num">{{.WALVs}}</td><td class="num">{{.BackendP99}}</td><td class="num">{{.BackendVs}}</td><td class="num">{{.Samples}}</td><td>{{.Name}}<div class="reason">{{.Reason}}</div></td></tr>
 {{end}}</tbody>
 </table>
-</body>
+{{if .Duplicates}}<p>Counted once (duplicates left out):</p>
+<ul>{{range .Duplicates}}<li>{{.String}}</li>{{end}}</ul>
+{{end}}</body>
 </html>
 `))

@@ -5,8 +5,10 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 var fleetFiles = []string{"nvme-pass.json", "nvme-regressed.json", "hdd-fail.json", "short-inconclusive.json",
@@ -101,5 +103,86 @@ func TestWriteFleetHTMLSelfContained(t *testing.T) {
 	}
 	if !strings.Contains(s, "&lt;script&gt;") || !strings.Contains(s, "2 runs") {
 		t.Error("escaped host or totals missing")
+	}
+}
+
+// TestMergeCountsARunOnce: the same file given twice, and a copy of a run
+// under another name, count once, and the output says which were left out;
+// a different run of the same host counts.
+func TestMergeCountsARunOnce(t *testing.T) {
+	a, b := loadFixture(t, "nvme-pass.json"), loadFixture(t, "hdd-fail.json")
+	cp := loadFixture(t, "nvme-pass.json")
+	noTime1, noTime2 := loadFixture(t, "io-error.json"), loadFixture(t, "io-error.json")
+	noTime1.StartTime, noTime2.StartTime = time.Time{}, time.Time{}
+	f := Merge([]*Result{a, b, a, cp, noTime1, noTime2},
+		[]string{"n/a.json", "n/b.json", "./n/a.json", "copy/a.json", "x.json", "y.json"})
+	if f.Totals.Runs != 3 || len(f.Rows) != 3 {
+		t.Fatalf("%d runs, %d rows; want 3 (a, b, io-error)", f.Totals.Runs, len(f.Rows))
+	}
+	want := []FleetDuplicate{
+		{"./n/a.json", "n/a.json", "the same file as"},
+		{"copy/a.json", "n/a.json", "the same run (host, path and start time) as"},
+		{"y.json", "x.json", "identical content to"},
+	}
+	if !slices.Equal(f.Duplicates, want) {
+		t.Fatalf("duplicates %+v, want %+v", f.Duplicates, want)
+	}
+	var txt, page bytes.Buffer
+	WriteFleet(&txt, f, "text")
+	WriteFleet(&page, f, "html")
+	for _, s := range []string{txt.String(), page.String()} {
+		if !strings.Contains(s, "copy/a.json: left out, the same run (host, path and start time) as n/a.json") {
+			t.Errorf("output does not say what was left out:\n%s", s)
+		}
+	}
+	// Another run of the same host and path, later: a run of its own.
+	later := loadFixture(t, "nvme-pass.json")
+	later.StartTime = later.StartTime.Add(time.Hour)
+	if f := Merge([]*Result{a, later}, []string{"a.json", "later.json"}); f.Totals.Runs != 2 || f.Duplicates != nil {
+		t.Errorf("two runs of one host counted %d, duplicates %+v", f.Totals.Runs, f.Duplicates)
+	}
+}
+
+// TestFleetCSVRunColumns: start time, measured duration, load and
+// neighbours are columns of the CSV, closed loop included.
+func TestFleetCSVRunColumns(t *testing.T) {
+	closed := loadFixture(t, "nvme-pass.json")
+	closed.Config.Rate = 0
+	closed.Config.Scenario = "batch-job"
+	closed.Neighbors = []Neighbor{{Spec: "seqwrite,bs=1MiB,numjobs=4,size=1GiB,direct"}, {Spec: "fsync,bs=4KiB,numjobs=1,size=64MiB,sync-every=1"}}
+	var c bytes.Buffer
+	WriteFleet(&c, Merge([]*Result{closed, loadFixture(t, "hdd-fail.json")}, []string{"closed.json", "hdd.json"}), "csv")
+	recs, err := csv.NewReader(&c).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	rows := map[string][]string{}
+	for _, r := range recs[1:] {
+		rows[r[col["name"]]] = r
+	}
+	for _, tc := range []struct{ name, column, want string }{
+		{"closed.json", "start_time", "2026-03-14T10:26:53Z"},
+		{"closed.json", "duration_ns", "40000000000"},
+		{"closed.json", "load", "closed"},
+		{"closed.json", "rate_per_s", ""},
+		{"closed.json", "scenario", "batch-job"},
+		{"closed.json", "neighbors", "seqwrite,bs=1MiB,numjobs=4,size=1GiB,direct + fsync,bs=4KiB,numjobs=1,size=64MiB,sync-every=1"},
+		{"hdd.json", "start_time", "2026-03-14T12:26:53Z"},
+		{"hdd.json", "duration_ns", "30000000000"},
+		{"hdd.json", "load", "open"},
+		{"hdd.json", "rate_per_s", "150"},
+		{"hdd.json", "neighbors", ""},
+	} {
+		i, ok := col[tc.column]
+		if !ok {
+			t.Fatalf("no %s column in %v", tc.column, recs[0])
+		}
+		if got := rows[tc.name][i]; got != tc.want {
+			t.Errorf("%s %s = %q, want %q", tc.name, tc.column, got, tc.want)
+		}
 	}
 }

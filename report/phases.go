@@ -28,17 +28,26 @@ func SoloSummary(r *Result) string {
 		return ""
 	}
 	p50, p99 := SoloRatio(s.P50Ns, l.P50Ns), SoloRatio(s.P99Ns, l.P99Ns)
-	word := func(x float64) string {
-		if x >= 1 {
-			return fmt.Sprintf("%.1fx worse", x)
-		}
-		return fmt.Sprintf("%.1fx better", 1/x)
-	}
 	return fmt.Sprintf("neighbours make %s p50 %s and p99 %s than solo (p50 %s -> %s, p99 %s -> %s)",
-		MetricWALFdatasync, word(p50), word(p99),
+		MetricWALFdatasync, SoloWord(p50), SoloWord(p99),
 		FormatDuration(time.Duration(s.P50Ns)), FormatDuration(time.Duration(l.P50Ns)),
 		FormatDuration(time.Duration(s.P99Ns)), FormatDuration(time.Duration(l.P99Ns)))
 }
+
+// SoloWord says a loaded/solo ratio in words: "3.1x worse", "1.2x better";
+// "-" without a solo value to compare with.
+func SoloWord(x float64) string {
+	switch {
+	case x <= 0:
+		return "-"
+	case x >= 1:
+		return fmt.Sprintf("%.1fx worse", x)
+	}
+	return fmt.Sprintf("%.1fx better", 1/x)
+}
+
+// soloMetrics are the metrics a --compare-solo run compares, in order.
+var soloMetrics = []string{MetricWALFdatasync, MetricWALWrite, MetricBackendCommit, MetricProposalCommit}
 
 // writeSolo writes the solo-versus-loaded table of a --compare-solo run.
 func writeSolo(b *bytes.Buffer, r *Result) {
@@ -49,7 +58,7 @@ func writeSolo(b *bytes.Buffer, r *Result) {
 		FormatDuration(time.Duration(r.Solo.DurationNs)), verdictWord(r.Solo.Verdict), verdictWord(r.Verdict))
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  metric\tphase\tcount\tp50\tp90\tp99\tp99.9\tmax\t")
-	for _, name := range []string{MetricWALFdatasync, MetricWALWrite, MetricBackendCommit, MetricProposalCommit} {
+	for _, name := range soloMetrics {
 		s, l := r.Solo.Metrics[name], r.Metrics[name]
 		if s == nil || l == nil {
 			continue
@@ -92,17 +101,21 @@ func writeLimit(b *bytes.Buffer, r *Result) {
 			FormatLimitRate(st.Achieved, ls.Unit), fd(st.P99Ns), strings.ToUpper(st.Outcome))
 	}
 	tw.Flush()
+	fmt.Fprintf(b, "  => %s\n", LimitConclusion(ls))
+}
+
+// LimitConclusion is the outcome of a limit search in one line.
+func LimitConclusion(ls *LimitSearch) string {
 	switch {
 	case ls.Saturated:
-		fmt.Fprintf(b, "  => the disk takes this neighbour at its full speed (%s) with %s p99 under target\n",
+		return fmt.Sprintf("the disk takes this neighbour at its full speed (%s) with %s p99 under target",
 			FormatLimitRate(ls.Limit, ls.Unit), ls.Metric)
 	case ls.Limit > 0:
-		fmt.Fprintf(b, "  => highest rate with %s p99 under target: %s (fails at %s)\n",
+		return fmt.Sprintf("highest rate with %s p99 under target: %s (fails at %s)",
 			ls.Metric, FormatLimitRate(ls.Limit, ls.Unit), FormatLimitRate(ls.Failing, ls.Unit))
-	default:
-		fmt.Fprintf(b, "  => no rate passed: even %s pushes %s p99 past target\n",
-			FormatLimitRate(ls.Failing, ls.Unit), ls.Metric)
 	}
+	return fmt.Sprintf("no rate passed: even %s pushes %s p99 past target",
+		FormatLimitRate(ls.Failing, ls.Unit), ls.Metric)
 }
 
 // writePauses lists the live-safe pauses of a run.

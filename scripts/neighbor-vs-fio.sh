@@ -15,10 +15,10 @@
 #   seq:  sequential 1 MiB O_DIRECT writes, 4 workers
 #   rand: random 4 KiB O_DIRECT writes, 16 workers
 #
-# Fairness: etcdisk's qd=N means N workers, each with one synchronous pwrite(2)
+# Fairness: etcdisk's numjobs=N means N workers, each with one synchronous pwrite(2)
 # in flight, so fio runs --ioengine=psync --numjobs=N (not libaio --iodepth=N,
 # which would be a different I/O model), and neighbor-load raises GOMAXPROCS
-# to qd+1 so each worker has a P as each fio job has a thread. Both write into
+# to numjobs+1 so each worker has a P as each fio job has a thread. Both write into
 # one fresh file of SIZE bytes that is written whole (1 MiB direct writes, then
 # a sync) before the clock starts: etcdisk's prefill key, a layout run of fio
 # for fio. So both overwrite allocated blocks, with random data, wrapping
@@ -143,7 +143,7 @@ run_fio() {
 
 quarter=$(( size_bytes / 4 ))
 declare -A spec fioargs
-spec[seq]="seqwrite,bs=1MiB,qd=4,direct,prefill"
+spec[seq]="seqwrite,bs=1MiB,numjobs=4,direct,prefill"
 fioargs[seq]="--rw=write --bs=1M --numjobs=4 --size=$quarter --offset_increment=$quarter"
 if [ "$FIO_HUGE" = 1 ]; then
 	[ "$(id -u)" = 0 ] || die "FIO_HUGE=1 reserves huge pages: run as root"
@@ -155,7 +155,7 @@ if [ "$FIO_HUGE" = 1 ]; then
 	free_pages=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
 	[ "$free_pages" -ge 12 ] || die "could reserve only $free_pages huge pages, want 12"
 fi
-spec[rand]="randwrite,bs=4KiB,qd=16,direct,prefill"
+spec[rand]="randwrite,bs=4KiB,numjobs=16,direct,prefill"
 fioargs[rand]="--rw=randwrite --bs=4k --numjobs=16 --size=$size_bytes --norandommap --randrepeat=0"
 
 declare -A results

@@ -17,12 +17,16 @@
 //	           fallocate(PUNCH_HOLE|KEEP_SIZE) on a file (laid out first, and each block is
 //	           written again before it is discarded again on later passes)
 //
-// Keys (sizes use IEC or SI units: 4KiB = 4096, 4KB = 4000):
+// Keys use fio's names; sizes read as every size flag does (package
+// internal/units): fio's bare k/m/g are powers of 1024 (4k = 4096), and so are
+// IEC units (4KiB = 4096), while SI units are powers of 1000 (4KB = 4000).
 //
 //	bs=SIZE         block size of each operation
-//	qd=N            workers, each issuing one synchronous operation at a time (fio's
-//	                psync engine with numjobs=N, not libaio with iodepth=N)
-//	rate=SIZE       throughput limit in bytes per second (rate=200MiB, also rate=200MiB/s)
+//	numjobs=N       workers, each issuing one synchronous operation at a time (fio's
+//	                psync engine with numjobs=N); qd=N is an older name for it
+//	iodepth=1       accepted as fio's synchronous engines have it; a deeper queue needs an
+//	                asynchronous engine, which neighbours lack, and is refused (use numjobs)
+//	rate=SIZE       throughput limit in bytes per second (rate=200m, rate=200MiB, rate=200MiB/s)
 //	iops=N          operation-rate limit (exclusive with rate)
 //	direct[=BOOL]   O_DIRECT with aligned buffers; bs must be a multiple of 4096. Buffers
 //	                of 256 KiB or more sit in transparent huge pages where the kernel has

@@ -113,7 +113,7 @@ type Neighbor struct {
 }
 
 // Start validates spec, prepares the target (creates and preallocates or lays
-// out the file, or opens the device) and starts spec.QD workers. They run
+// out the file, or opens the device) and starts spec.NumJobs workers. They run
 // until ctx is done or Stop is called; Stop must be called in every case to
 // release the file.
 func Start(ctx context.Context, spec Spec, opt Options) (*Neighbor, error) {
@@ -121,8 +121,8 @@ func Start(ctx context.Context, spec Spec, opt Options) (*Neighbor, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.wg.Add(spec.QD)
-	for i := range spec.QD {
+	n.wg.Add(spec.NumJobs)
+	for i := range spec.NumJobs {
 		w := n.newWorker(i)
 		go func() {
 			defer n.wg.Done()
@@ -347,14 +347,14 @@ func (n *Neighbor) discard(off, length int64) error {
 
 // alloc returns an I/O buffer and, for a huge-page one, the function that
 // unmaps it (nil otherwise). Direct I/O buffers are aligned; those of
-// hugeBufMin or more sit in a huge page unless the neighbour's qd+1 of them
+// hugeBufMin or more sit in a huge page unless the neighbour's numjobs+1 of them
 // (the workers' and the layout's) would then take more than maxBuffers.
 func (n *Neighbor) alloc(size int) (buf []byte, free func() error) {
 	if !n.spec.Direct {
 		return make([]byte, size), nil
 	}
 	pages := int64(size+vfs.HugePageSize-1) / vfs.HugePageSize
-	if size >= hugeBufMin && int64(n.spec.QD+1)*pages*vfs.HugePageSize <= maxBuffers {
+	if size >= hugeBufMin && int64(n.spec.NumJobs+1)*pages*vfs.HugePageSize <= maxBuffers {
 		if b, unmap, err := vfs.HugeAlignedBlock(size); err == nil {
 			return b, unmap
 		}
@@ -404,7 +404,7 @@ func (n *Neighbor) newWorker(i int) *worker {
 		n.frees = append(n.frees, free)
 	}
 	fillRandom(w.buf, uint64(i)+1)
-	w.span = max(1, n.blocks/int64(n.spec.QD))
+	w.span = max(1, n.blocks/int64(n.spec.NumJobs))
 	w.base = int64(i) * w.span % max(1, n.blocks)
 	return w
 }

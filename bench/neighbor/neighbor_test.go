@@ -104,7 +104,7 @@ func runVirtual(t *testing.T, spec string, fs vfs.FS, runFor time.Duration, opt 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	clk := newFakeClock(s.QD, runFor, cancel)
+	clk := newFakeClock(s.NumJobs, runFor, cancel)
 	var mu sync.Mutex
 	var at []time.Duration
 	opt.FS, opt.Clock = fs, clk
@@ -300,6 +300,30 @@ func TestRandWritePattern(t *testing.T) {
 	}
 	if seq > 100 {
 		t.Errorf("%d of 1000 writes follow the previous one: not random", seq)
+	}
+}
+
+// TestFioSizes runs a neighbour spelled as in a fio job: bs=4k must write
+// 4,096-byte blocks (fio's k), not 4,000-byte ones, at 4 KiB-aligned offsets
+// inside a region of size=1m = 1 MiB.
+func TestFioSizes(t *testing.T) {
+	rec := vfs.NewRecorder(nil)
+	_, err, _ := runVirtual(t, "randwrite,bs=4k,size=1m,numjobs=2,iops=200", rec, time.Second, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := opsOf(rec, vfs.OpWriteAt)
+	if len(writes) != 200 {
+		t.Fatalf("%d writes, want 200", len(writes))
+	}
+	for _, w := range writes {
+		if w.Size != 4096 || w.Off%4096 != 0 || w.Off+w.Size > 1<<20 {
+			t.Fatalf("write %v: want 4096 bytes at a 4096-aligned offset inside 1 MiB", w)
+		}
+	}
+	falloc := opsOf(rec, vfs.OpFallocate)
+	if len(falloc) != 1 || falloc[0].Size != 1<<20 {
+		t.Errorf("preallocation %v, want one of 1 MiB", falloc)
 	}
 }
 
@@ -752,13 +776,13 @@ func TestDirectBuffers(t *testing.T) {
 			t.Fatal(err)
 		}
 		var addrs []uintptr
-		for i := range s.QD {
+		for i := range s.NumJobs {
 			w := n.newWorker(i)
 			addrs = append(addrs, uintptr(unsafe.Pointer(&w.buf[0])))
 		}
 		wantMaps := 0
 		if tc.huge {
-			wantMaps = s.QD
+			wantMaps = s.NumJobs
 		}
 		if len(n.frees) != wantMaps {
 			t.Errorf("%s: %d huge-page buffers, want %d", tc.spec, len(n.frees), wantMaps)

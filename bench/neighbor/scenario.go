@@ -26,7 +26,7 @@ var scenarioDefs = []struct {
 	{
 		"batch-job",
 		"an unthrottled batch job: sequential 1 MiB O_DIRECT writes by 4 workers (fio's rw=write,bs=1M,direct=1,numjobs=4 with huge-page buffers, iomem=shmhuge)",
-		[]string{"seqwrite,bs=1MiB,qd=4,direct"},
+		[]string{"seqwrite,bs=1MiB,numjobs=4,direct"},
 	},
 	{
 		"backup",
@@ -36,7 +36,7 @@ var scenarioDefs = []struct {
 	{
 		"compaction",
 		"a database compaction: random 16 KiB O_DIRECT writes by 4 workers over 1 GiB, unthrottled",
-		[]string{"randwrite,bs=16KiB,qd=4,direct"},
+		[]string{"randwrite,bs=16KiB,numjobs=4,direct"},
 	},
 	{
 		"image-pull",

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dustin/go-humanize"
+	"github.com/etcdisk/etcdisk/internal/units"
 )
 
 // Kind is a neighbour's I/O pattern.
@@ -53,9 +53,9 @@ func (k Kind) writes() bool { return k != RandRead && k != SeqRead }
 // Limits of a spec. They keep a typo from allocating gigabytes or starting
 // thousands of goroutines.
 const (
-	MaxQD = 256
-	MaxBS = 64 << 20
-	// maxBuffers bounds qd*bs: every worker has its own buffer.
+	MaxNumJobs = 256
+	MaxBS      = 64 << 20
+	// maxBuffers bounds numjobs*bs: every worker has its own buffer.
 	maxBuffers = 1 << 30
 	// DirectAlign is the block-size multiple direct I/O requires: 4096
 	// covers every logical block size in use (512 and 4096).
@@ -68,9 +68,9 @@ type Spec struct {
 	Kind Kind
 	// BS is the size of each operation in bytes.
 	BS int64
-	// QD is the number of workers, each with one synchronous operation in
-	// flight.
-	QD int
+	// NumJobs is the number of workers, each with one synchronous
+	// operation in flight (fio's numjobs with a synchronous engine).
+	NumJobs int
 	// Rate limits throughput in bytes per second; 0 is unthrottled.
 	Rate int64
 	// IOPS limits operations per second; 0 is unthrottled. At most one of
@@ -115,13 +115,13 @@ var defaults = map[Kind]kindDefaults{
 	Trim:      {bs: 1 << 20, size: 256 << 20},
 }
 
-// Default returns the spec of kind with every default: qd=1, unthrottled,
+// Default returns the spec of kind with every default: numjobs=1, unthrottled,
 // buffered, always on, and the kind's block size, region size and sync
 // cadence (seqwrite 1MiB/1GiB, randwrite 4KiB/1GiB, randread 4KiB/256MiB,
 // seqread 1MiB/256MiB, fsync 4KiB/64MiB sync-every=1, writeback 4MiB/1GiB, trim 1MiB/256MiB).
 func Default(kind Kind) Spec {
 	d := defaults[kind]
-	return Spec{Kind: kind, BS: d.bs, QD: 1, Size: d.size, SyncEvery: d.syncEvery}
+	return Spec{Kind: kind, BS: d.bs, NumJobs: 1, Size: d.size, SyncEvery: d.syncEvery}
 }
 
 // Parse parses KIND[,key=value...] (see the package documentation) and
@@ -153,10 +153,10 @@ func parse(spec string) (Spec, error) {
 		key, val, hasVal := strings.Cut(p, "=")
 		key = strings.TrimSpace(key)
 		val = strings.TrimSpace(val)
-		if seen[key] {
+		if seen[canonicalKey(key)] {
 			return Spec{}, fmt.Errorf("key %q given twice", key)
 		}
-		seen[key] = true
+		seen[canonicalKey(key)] = true
 		if !flagKeys[key] && (!hasVal || val == "") {
 			return Spec{}, fmt.Errorf("key %q needs a value (%s=...)", key, key)
 		}
@@ -174,8 +174,10 @@ func (s *Spec) set(key, val string, hasVal bool) error {
 		s.BS, err = parseSize(key, val)
 	case "size":
 		s.Size, err = parseSize(key, val)
-	case "qd":
-		s.QD, err = parseInt(key, val)
+	case "numjobs", "qd":
+		s.NumJobs, err = parseInt(key, val)
+	case "iodepth":
+		err = checkIODepth(val)
 	case "sync-every":
 		s.SyncEvery, err = parseInt(key, val)
 	case "rate":
@@ -203,7 +205,7 @@ func (s *Spec) set(key, val string, hasVal bool) error {
 	case "start":
 		s.Start, err = parseDuration(key, val)
 	default:
-		return fmt.Errorf("unknown key %q (want bs, qd, rate, iops, direct, prefill, size, dir, device, on, off, start, sync-every)", key)
+		return fmt.Errorf("unknown key %q (want bs, numjobs, rate, iops, direct, prefill, size, dir, device, on, off, start, sync-every)", key)
 	}
 	return err
 }
@@ -223,21 +225,36 @@ func parseFlag(key, v string, hasVal bool) (bool, error) {
 	return b, nil
 }
 
-// parseSize parses a byte count as bench.ParseSize does (humanize's units:
-// KB = 1000, KiB = 1024); a zero size is an error.
+// parseSize parses a byte count as every size flag does (units.ParseSize:
+// 4k = 4KiB = 4096, 4KB = 4000); a zero size is an error.
 func parseSize(key, v string) (int64, error) {
-	bad := fmt.Errorf("bad %s %q (want a size like 4096, 4KiB or 1MB)", key, v)
-	if strings.HasPrefix(v, "-") || strings.HasPrefix(v, "+") {
-		return 0, bad
-	}
-	n, err := humanize.ParseBytes(v)
-	if err != nil || n > math.MaxInt64/2 {
-		return 0, bad
+	n, err := units.ParseSize(v)
+	if err != nil {
+		return 0, fmt.Errorf("bad %s %q (want a size like 4096, 4k, 4KiB or 1MB)", key, v)
 	}
 	if n == 0 {
 		return 0, fmt.Errorf("%s=%s must be > 0", key, v)
 	}
-	return int64(n), nil
+	return n, nil
+}
+
+// canonicalKey maps qd, the older name of numjobs, to numjobs so that giving
+// both is caught as a key given twice.
+func canonicalKey(key string) string {
+	if key == "qd" {
+		return "numjobs"
+	}
+	return key
+}
+
+// checkIODepth accepts fio's iodepth only where it means what it means for
+// fio's synchronous engines: 1. A deeper queue needs an asynchronous engine,
+// which neighbours do not have; numjobs gives that many synchronous workers.
+func checkIODepth(v string) error {
+	if n, err := strconv.Atoi(v); err == nil && n == 1 {
+		return nil
+	}
+	return fmt.Errorf("iodepth=%s needs an asynchronous engine, and neighbours issue synchronous I/O (fio's psync): use numjobs=%s for %s workers, each with one operation in flight", v, v, v)
 }
 
 func parseInt(key, v string) (int, error) {
@@ -265,12 +282,12 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("unknown kind %d", s.Kind)
 	}
 	switch {
-	case s.QD < 1 || s.QD > MaxQD:
-		return fmt.Errorf("qd=%d out of range (1..%d)", s.QD, MaxQD)
+	case s.NumJobs < 1 || s.NumJobs > MaxNumJobs:
+		return fmt.Errorf("numjobs=%d out of range (1..%d)", s.NumJobs, MaxNumJobs)
 	case s.BS < 1 || s.BS > MaxBS:
-		return fmt.Errorf("bs=%d out of range (1..%s)", s.BS, formatSize(MaxBS))
+		return fmt.Errorf("bs=%d out of range (1..%s)", s.BS, units.FormatSize(MaxBS))
 	case s.Size < s.BS:
-		return fmt.Errorf("size=%s is smaller than bs=%s", formatSize(s.Size), formatSize(s.BS))
+		return fmt.Errorf("size=%s is smaller than bs=%s", units.FormatSize(s.Size), units.FormatSize(s.BS))
 	case s.Direct && s.BS%DirectAlign != 0:
 		return fmt.Errorf("direct needs bs to be a multiple of %d (the largest logical block size), not %d", DirectAlign, s.BS)
 	case s.Direct && s.Kind == Writeback:
@@ -301,8 +318,8 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("fsync needs sync-every >= 1 (without syncs use seqwrite)")
 	case !s.Kind.writes() && s.SyncEvery > 0:
 		return fmt.Errorf("%s writes nothing to sync: drop sync-every", s.Kind)
-	case int64(s.QD)*s.BS > maxBuffers:
-		return fmt.Errorf("qd*bs = %s of buffers, more than %s", formatSize(int64(s.QD)*s.BS), formatSize(maxBuffers))
+	case int64(s.NumJobs)*s.BS > maxBuffers:
+		return fmt.Errorf("numjobs*bs = %s of buffers, more than %s", units.FormatSize(int64(s.NumJobs)*s.BS), units.FormatSize(maxBuffers))
 	}
 	return nil
 }
@@ -316,13 +333,13 @@ func prefillWhy(k Kind) string {
 	return k.String() + " lays its file out anyway"
 }
 
-// String renders the spec canonically: kind, bs, qd and size always, then
+// String renders the spec canonically: kind, bs, numjobs and size always, then
 // the keys that differ from "off" in a fixed order. Parse(s.String())
 // returns s.
 func (s Spec) String() string {
 	var b strings.Builder
 	b.WriteString(s.Kind.String())
-	fmt.Fprintf(&b, ",bs=%s,qd=%d,size=%s", formatSize(s.BS), s.QD, formatSize(s.Size))
+	fmt.Fprintf(&b, ",bs=%s,numjobs=%d,size=%s", units.FormatSize(s.BS), s.NumJobs, units.FormatSize(s.Size))
 	if s.Direct {
 		b.WriteString(",direct")
 	}
@@ -330,7 +347,7 @@ func (s Spec) String() string {
 		b.WriteString(",prefill")
 	}
 	if s.Rate > 0 {
-		fmt.Fprintf(&b, ",rate=%s", formatSize(s.Rate))
+		fmt.Fprintf(&b, ",rate=%s", units.FormatSize(s.Rate))
 	}
 	if s.IOPS > 0 {
 		fmt.Fprintf(&b, ",iops=%s", strconv.FormatFloat(s.IOPS, 'g', -1, 64))
@@ -351,24 +368,4 @@ func (s Spec) String() string {
 		fmt.Fprintf(&b, ",device=%s", s.Device)
 	}
 	return b.String()
-}
-
-var sizeUnits = []struct {
-	n    int64
-	name string
-}{
-	{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"},
-	{1e12, "TB"}, {1e9, "GB"}, {1e6, "MB"}, {1e3, "kB"},
-}
-
-// formatSize renders n exactly, with the unit that divides it into the
-// smallest number (64MB rather than 62500KiB).
-func formatSize(n int64) string {
-	best, unit := n, ""
-	for _, u := range sizeUnits {
-		if n >= u.n && n%u.n == 0 && n/u.n < best {
-			best, unit = n/u.n, u.name
-		}
-	}
-	return strconv.FormatInt(best, 10) + unit
 }

@@ -12,39 +12,47 @@ func TestParse(t *testing.T) {
 		want Spec
 		str  string // canonical form
 	}{
-		{"seqwrite", Spec{Kind: SeqWrite, BS: 1 << 20, QD: 1, Size: 1 << 30},
-			"seqwrite,bs=1MiB,qd=1,size=1GiB"},
-		{"seqwrite,bs=1MiB,qd=4,direct", Spec{Kind: SeqWrite, BS: 1 << 20, QD: 4, Size: 1 << 30, Direct: true},
-			"seqwrite,bs=1MiB,qd=4,size=1GiB,direct"},
-		{" randwrite , bs=4KiB , qd=16 , direct=1 ", Spec{Kind: RandWrite, BS: 4096, QD: 16, Size: 1 << 30, Direct: true},
-			"randwrite,bs=4KiB,qd=16,size=1GiB,direct"},
-		{"randwrite,direct=false", Spec{Kind: RandWrite, BS: 4096, QD: 1, Size: 1 << 30},
-			"randwrite,bs=4KiB,qd=1,size=1GiB"},
-		{"randwrite,prefill,direct", Spec{Kind: RandWrite, BS: 4096, QD: 1, Size: 1 << 30, Direct: true, Prefill: true},
-			"randwrite,bs=4KiB,qd=1,size=1GiB,direct,prefill"},
-		{"seqwrite,prefill=0", Spec{Kind: SeqWrite, BS: 1 << 20, QD: 1, Size: 1 << 30},
-			"seqwrite,bs=1MiB,qd=1,size=1GiB"},
-		{"randread,size=64MB,iops=500", Spec{Kind: RandRead, BS: 4096, QD: 1, Size: 64e6, IOPS: 500},
-			"randread,bs=4KiB,qd=1,size=64MB,iops=500"},
-		{"seqread,bs=128KiB", Spec{Kind: SeqRead, BS: 128 << 10, QD: 1, Size: 256 << 20},
-			"seqread,bs=128KiB,qd=1,size=256MiB"},
-		{"fsync", Spec{Kind: Fsync, BS: 4096, QD: 1, Size: 64 << 20, SyncEvery: 1},
-			"fsync,bs=4KiB,qd=1,size=64MiB,sync-every=1"},
-		{"fsync,bs=2300,iops=0.5,sync-every=2", Spec{Kind: Fsync, BS: 2300, QD: 1, Size: 64 << 20, SyncEvery: 2, IOPS: 0.5},
-			"fsync,bs=2300,qd=1,size=64MiB,iops=0.5,sync-every=2"},
-		{"writeback,rate=200MiB/s,on=5s,off=10s,start=1m30s", Spec{Kind: Writeback, BS: 4 << 20, QD: 1, Size: 1 << 30,
+		{"seqwrite", Spec{Kind: SeqWrite, BS: 1 << 20, NumJobs: 1, Size: 1 << 30},
+			"seqwrite,bs=1MiB,numjobs=1,size=1GiB"},
+		{"seqwrite,bs=1MiB,qd=4,direct", Spec{Kind: SeqWrite, BS: 1 << 20, NumJobs: 4, Size: 1 << 30, Direct: true},
+			"seqwrite,bs=1MiB,numjobs=4,size=1GiB,direct"},
+		{" randwrite , bs=4KiB , qd=16 , direct=1 ", Spec{Kind: RandWrite, BS: 4096, NumJobs: 16, Size: 1 << 30, Direct: true},
+			"randwrite,bs=4KiB,numjobs=16,size=1GiB,direct"},
+		{"randwrite,direct=false", Spec{Kind: RandWrite, BS: 4096, NumJobs: 1, Size: 1 << 30},
+			"randwrite,bs=4KiB,numjobs=1,size=1GiB"},
+		{"randwrite,prefill,direct", Spec{Kind: RandWrite, BS: 4096, NumJobs: 1, Size: 1 << 30, Direct: true, Prefill: true},
+			"randwrite,bs=4KiB,numjobs=1,size=1GiB,direct,prefill"},
+		{"seqwrite,prefill=0", Spec{Kind: SeqWrite, BS: 1 << 20, NumJobs: 1, Size: 1 << 30},
+			"seqwrite,bs=1MiB,numjobs=1,size=1GiB"},
+		{"randread,size=64MB,iops=500", Spec{Kind: RandRead, BS: 4096, NumJobs: 1, Size: 64e6, IOPS: 500},
+			"randread,bs=4KiB,numjobs=1,size=64MB,iops=500"},
+		{"seqread,bs=128KiB", Spec{Kind: SeqRead, BS: 128 << 10, NumJobs: 1, Size: 256 << 20},
+			"seqread,bs=128KiB,numjobs=1,size=256MiB"},
+		{"fsync", Spec{Kind: Fsync, BS: 4096, NumJobs: 1, Size: 64 << 20, SyncEvery: 1},
+			"fsync,bs=4KiB,numjobs=1,size=64MiB,sync-every=1"},
+		{"fsync,bs=2300,iops=0.5,sync-every=2", Spec{Kind: Fsync, BS: 2300, NumJobs: 1, Size: 64 << 20, SyncEvery: 2, IOPS: 0.5},
+			"fsync,bs=2300,numjobs=1,size=64MiB,iops=0.5,sync-every=2"},
+		{"writeback,rate=200MiB/s,on=5s,off=10s,start=1m30s", Spec{Kind: Writeback, BS: 4 << 20, NumJobs: 1, Size: 1 << 30,
 			Rate: 200 << 20, On: 5 * time.Second, Off: 10 * time.Second, Start: 90 * time.Second},
-			"writeback,bs=4MiB,qd=1,size=1GiB,rate=200MiB,on=5s,off=10s,start=1m30s"},
-		{"writeback,rate=50MB", Spec{Kind: Writeback, BS: 4 << 20, QD: 1, Size: 1 << 30, Rate: 50e6},
-			"writeback,bs=4MiB,qd=1,size=1GiB,rate=50MB"},
-		{"trim,device=/dev/loop7,size=1.5GiB", Spec{Kind: Trim, BS: 1 << 20, QD: 1, Size: 3 << 29, Device: "/dev/loop7"},
-			"trim,bs=1MiB,qd=1,size=1536MiB,device=/dev/loop7"},
-		{"seqwrite,dir=a=b/c,sync-every=0", Spec{Kind: SeqWrite, BS: 1 << 20, QD: 1, Size: 1 << 30, Dir: "a=b/c"},
-			"seqwrite,bs=1MiB,qd=1,size=1GiB,dir=a=b/c"},
-		{"randwrite,bs=64MiB,size=64MiB,qd=16", Spec{Kind: RandWrite, BS: 64 << 20, QD: 16, Size: 64 << 20},
-			"randwrite,bs=64MiB,qd=16,size=64MiB"},
-		{"randwrite,qd=256", Spec{Kind: RandWrite, BS: 4 << 10, QD: 256, Size: 1 << 30},
-			"randwrite,bs=4KiB,qd=256,size=1GiB"},
+			"writeback,bs=4MiB,numjobs=1,size=1GiB,rate=200MiB,on=5s,off=10s,start=1m30s"},
+		{"writeback,rate=50MB", Spec{Kind: Writeback, BS: 4 << 20, NumJobs: 1, Size: 1 << 30, Rate: 50e6},
+			"writeback,bs=4MiB,numjobs=1,size=1GiB,rate=50MB"},
+		{"trim,device=/dev/loop7,size=1.5GiB", Spec{Kind: Trim, BS: 1 << 20, NumJobs: 1, Size: 3 << 29, Device: "/dev/loop7"},
+			"trim,bs=1MiB,numjobs=1,size=1536MiB,device=/dev/loop7"},
+		{"seqwrite,dir=a=b/c,sync-every=0", Spec{Kind: SeqWrite, BS: 1 << 20, NumJobs: 1, Size: 1 << 30, Dir: "a=b/c"},
+			"seqwrite,bs=1MiB,numjobs=1,size=1GiB,dir=a=b/c"},
+		{"randwrite,bs=64MiB,size=64MiB,qd=16", Spec{Kind: RandWrite, BS: 64 << 20, NumJobs: 16, Size: 64 << 20},
+			"randwrite,bs=64MiB,numjobs=16,size=64MiB"},
+		{"randwrite,qd=256", Spec{Kind: RandWrite, BS: 4 << 10, NumJobs: 256, Size: 1 << 30},
+			"randwrite,bs=4KiB,numjobs=256,size=1GiB"},
+		// fio's vocabulary: bare k/m/g are powers of 1024, numjobs is the
+		// worker count, iodepth=1 is what a synchronous engine has anyway.
+		{"randwrite,bs=4k", Spec{Kind: RandWrite, BS: 4096, NumJobs: 1, Size: 1 << 30},
+			"randwrite,bs=4KiB,numjobs=1,size=1GiB"},
+		{"seqwrite,bs=1m,size=2g,numjobs=4,rate=50m", Spec{Kind: SeqWrite, BS: 1 << 20, NumJobs: 4, Size: 2 << 30, Rate: 50 << 20},
+			"seqwrite,bs=1MiB,numjobs=4,size=2GiB,rate=50MiB"},
+		{"randwrite,bs=4KB,iodepth=1", Spec{Kind: RandWrite, BS: 4000, NumJobs: 1, Size: 1 << 30},
+			"randwrite,bs=4kB,numjobs=1,size=1GiB"},
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.in)
@@ -80,10 +88,15 @@ func TestParseErrors(t *testing.T) {
 		{"seqwrite,bs=-4KiB", `bad bs "-4KiB"`},
 		{"seqwrite,bs=0", "bs=0 must be > 0"},
 		{"seqwrite,bs=128MiB", "bs=134217728 out of range"},
-		{"seqwrite,qd=0", "qd=0 out of range"},
-		{"seqwrite,qd=-1", "qd=-1 out of range"},
-		{"seqwrite,qd=257", "qd=257 out of range"},
+		{"seqwrite,qd=0", "numjobs=0 out of range"},
+		{"seqwrite,qd=-1", "numjobs=-1 out of range"},
+		{"seqwrite,qd=257", "numjobs=257 out of range"},
 		{"seqwrite,qd=two", `bad qd "two"`},
+		{"seqwrite,numjobs=two", `bad numjobs "two"`},
+		{"seqwrite,qd=2,numjobs=2", `key "numjobs" given twice`},
+		{"randwrite,iodepth=16", "iodepth=16 needs an asynchronous engine"},
+		{"randwrite,iodepth=16", "use numjobs=16"},
+		{"randwrite,iodepth=0", "iodepth=0 needs an asynchronous engine"},
 		{"seqwrite,size=1KiB", "size=1KiB is smaller than bs=1MiB"},
 		{"randwrite,bs=2300,direct", "direct needs bs to be a multiple of 4096"},
 		{"randwrite,bs=512,direct", "direct needs bs to be a multiple of 4096"},
@@ -111,8 +124,8 @@ func TestParseErrors(t *testing.T) {
 		{"fsync,sync-every=0", "fsync needs sync-every >= 1"},
 		{"seqwrite,sync-every=-2", "sync-every=-2 is negative"},
 		{"randread,sync-every=4", "randread writes nothing to sync"},
-		{"randread,bs=64MiB,qd=32,size=64MiB", "qd*bs = 2GiB of buffers"},
-		{"seqwrite,bs=8MiB,qd=256", "qd*bs = 2GiB of buffers"},
+		{"randread,bs=64MiB,qd=32,size=64MiB", "numjobs*bs = 2GiB of buffers"},
+		{"seqwrite,bs=8MiB,qd=256", "numjobs*bs = 2GiB of buffers"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.in)
@@ -183,20 +196,6 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func TestFormatSize(t *testing.T) {
-	for n, want := range map[int64]string{
-		1: "1", 2300: "2300", 4096: "4KiB", 1000: "1kB", 1 << 20: "1MiB", 64e6: "64MB",
-		3 << 29: "1536MiB", 1 << 40: "1TiB", 5e9: "5GB", 4097: "4097",
-	} {
-		if got := formatSize(n); got != want {
-			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
-		}
-		if back, err := parseSize("x", want); err != nil || back != n {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", want, back, err, n)
-		}
-	}
-}
-
 func TestScenarios(t *testing.T) {
 	seen := map[string]bool{}
 	for _, sc := range Scenarios() {
@@ -219,7 +218,7 @@ func TestScenarios(t *testing.T) {
 	}
 	// The presets the issue describes.
 	bj, _ := ScenarioByName("batch-job")
-	if s := bj.Specs[0]; s.Kind != SeqWrite || s.BS != 1<<20 || s.QD != 4 || !s.Direct || s.Rate != 0 {
+	if s := bj.Specs[0]; s.Kind != SeqWrite || s.BS != 1<<20 || s.NumJobs != 4 || !s.Direct || s.Rate != 0 {
 		t.Errorf("batch-job = %s", s)
 	}
 	ip, _ := ScenarioByName("image-pull")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,6 +47,24 @@ func TestRawDevice(t *testing.T) {
 	info := etcdisk(t, "info", "--device", dev.Path)
 	if info.code != 0 || !strings.Contains(info.stdout, "ext4") || !strings.Contains(info.stdout, "--destroy-data="+dev.Path) {
 		t.Fatalf("info --device: %d\n%s", info.code, info.stdout)
+	}
+	info = etcdisk(t, "info", "--device", dev.Path, "--output", "json")
+	type finding struct {
+		What        string `json:"what"`
+		Overridable bool   `json:"overridable"`
+	}
+	var doc struct {
+		Device   string    `json:"device"`
+		Run      string    `json:"run"`
+		Findings []finding `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(info.stdout), &doc); err != nil || info.code != 0 {
+		t.Fatalf("info --device --output json: exit %d, %v\n%s", info.code, err, info.stdout)
+	}
+	if doc.Device != dev.Path || doc.Run != "refused-unless-destroy-data" || !slices.ContainsFunc(doc.Findings, func(f finding) bool {
+		return strings.Contains(f.What, "ext4") && f.Overridable
+	}) {
+		t.Fatalf("info --device --output json: %+v", doc)
 	}
 	r = etcdisk(t, "run", "--device", dev.Path, "--ops", "50", "--warmup", "0s", "--destroy-data", dev.Path)
 	if r.code == 2 {

@@ -10,9 +10,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/etcdisk/etcdisk/bench"
+	"github.com/etcdisk/etcdisk/internal/units"
 )
 
-// sizeValue is a pflag.Value for byte sizes: 2300, 4KiB, 64MB.
+// sizeValue is a pflag.Value for byte sizes: 2300, 4k, 4KiB, 64MB.
 type sizeValue struct{ p *int }
 
 func (v sizeValue) String() string {
@@ -23,7 +24,7 @@ func (v sizeValue) String() string {
 }
 func (v sizeValue) Type() string { return "size" }
 func (v sizeValue) Set(s string) error {
-	n, err := bench.ParseSize(s)
+	n, err := units.ParseSize(s)
 	if err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func parseFlags(fs *pflag.FlagSet, args []string, help string, stdout, stderr io
 		return false, exitPass
 	}
 	if err != nil {
-		return false, usageError(stderr, fs.Name(), err.Error())
+		return false, usageError(stderr, fs.Name(), flagHint(fs, err.Error()))
 	}
 	return true, 0
 }

@@ -108,8 +108,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return c.run(ctx, args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "etcdisk: unknown command %q (want run, calibrate, report, compare, merge, fleet, info, clean or version; see etcdisk --help)\n", args[0])
-	return exitError
+	return unknownCommand(stderr, args[0])
 }
 
 func cmdVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {

@@ -82,6 +82,12 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"unknown flag", []string{"run", "--frob"}, "unknown flag"},
+		{"mistyped command", []string{"rpeort"}, `unknown command "rpeort"; did you mean report?`},
+		{"mistyped flag", []string{"run", "--duraton", "3s"}, "unknown flag: --duraton; did you mean --duration?"},
+		{"mistyped flag with value", []string{"merge", "--fromat=csv"}, "did you mean --format?"},
+		{"flag prefix", []string{"run", "--dur", "3s"}, "did you mean --duration?"},
+		{"British spelling", []string{"run", "--neighbour", "fsync"}, "did you mean --neighbor?"},
+		{"mistyped size", []string{"run", "--dir", dir, "--entry-size", "4kk"}, "bad size"},
 		{"bad size", []string{"run", "--dir", dir, "--entry-size", "12XB"}, "bad size"},
 		{"negative size", []string{"run", "--dir", dir, "--entry-size", "-5"}, "negative"},
 		{"zero entry size", []string{"run", "--dir", dir, "--entry-size", "0"}, "--entry-size must be at least 1 byte"},

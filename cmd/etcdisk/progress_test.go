@@ -44,6 +44,41 @@ func TestProgressOnTerminal(t *testing.T) {
 	}
 }
 
+// TestProgressFollowsStderr runs etcdisk as in etcdisk run | tee: stdout is
+// a pipe, stderr the terminal. The progress line shows on the terminal and
+// the report on stdout stays free of it.
+func TestProgressFollowsStderr(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer ptmx.Close()
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "run", "--dir", dir, "--duration", "2500ms", "--warmup", "0s", "--backend=false")
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	var term bytes.Buffer
+	done := make(chan struct{})
+	go func() { io.Copy(&term, ptmx); close(done) }()
+	if err := cmd.Wait(); err != nil && cmd.ProcessState.ExitCode() == 2 {
+		t.Fatalf("run failed: %v\n%s", err, term.String())
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+	if n := strings.Count(term.String(), "\r\x1b[Kmeasuring"); n < 2 {
+		t.Fatalf("%d progress updates on the terminal (stderr), want one a second:\n%q", n, term.String())
+	}
+	if s := stdout.String(); strings.Contains(s, "\x1b[K") || !strings.Contains(s, "wal_fdatasync p99") {
+		t.Fatalf("stdout should hold the report alone:\n%q", s)
+	}
+}
+
 // TestNoProgressWhenPiped: without a terminal only the report is printed,
 // and never into --output json.
 func TestNoProgressWhenPiped(t *testing.T) {

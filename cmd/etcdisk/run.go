@@ -86,7 +86,9 @@ folder unless dir= or device= says otherwise):
   kinds  seqwrite, randwrite, randread, seqread, fsync (small writes each
          followed by fsync), writeback (large buffered writes, no fsync: dirty
          pages and writeback storms), trim (discards)
-  keys   bs=SIZE  qd=N (workers, each one synchronous op in flight)
+  keys   bs=SIZE  numjobs=N (workers, each one synchronous op in flight, as
+         fio's numjobs; qd=N is an older name; iodepth>1 is refused: there is
+         no asynchronous engine)
          rate=BYTES/s or iops=N  direct (O_DIRECT)  prefill (write the file
          first: the load overwrites)  size=SIZE  dir=DIR
          device=DEV  on=D,off=D (bursts)  start=D  sync-every=N
@@ -104,6 +106,12 @@ warning on stderr and leaves the exit code to the verdict.
 
 Scenarios (--scenario NAME):
 %s
+Sizes (--entry-size, --segment-size, --value-size and bs=, size=, rate=):
+  fio's bare k, m, g are powers of 1024 (bs=4k is 4096 bytes), as are IEC
+  units (4KiB); SI units are powers of 1000 (4KB and 4kb are 4000 bytes,
+  64MB). fio's default reads 4KB as 4096 and 4KiB as 4000: write 4k for what
+  a fio job file means by it.
+
 Examples:
   etcdisk run                                    # current directory, 2 s warm-up + 20 s
   etcdisk run --dir /var/lib/etcd --duration 2m  # the disk etcd will use
@@ -162,7 +170,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(choiceValue{&output, []string{"text", "json"}}, "output", "report format on stdout")
 	outs.flags(fs)
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the run folder for inspection")
-	fs.Var(choiceValue{&progress, []string{"auto", "always", "never"}}, "progress", "live progress line on stderr (auto: when on a terminal)")
+	fs.Var(choiceValue{&progress, []string{"auto", "always", "never"}}, "progress", "live progress line on stderr (auto: when stderr is a terminal)")
 	segSize := int(cfg.SegmentSize)
 	fs.Var(sizeValue{&segSize}, "segment-size", "WAL segment size (etcd: 64000000)")
 	fs.Var(durationValue{&cfg.StallThreshold, false}, "stall-threshold", "report an fdatasync in flight longer than this (etcd's heartbeat interval)")
@@ -202,7 +210,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "run", err.Error())
 	}
 	cfg.Log = stderr
-	if showProgress(progress, output, stdout, stderr) {
+	if showProgress(progress, stderr) {
 		p := &progressLine{w: stderr}
 		cfg.Progress = p.update
 		defer p.clear()
@@ -271,14 +279,18 @@ func checkOutDir(dir string, force bool) error {
 	return nil
 }
 
-func showProgress(mode, output string, stdout, stderr io.Writer) bool {
+// showProgress decides on the progress line, which goes to stderr: under
+// auto it follows stderr alone, as curl's and docker's do, so that
+// etcdisk run | tee and --output json > result.json still show it while
+// stdout carries nothing but the report.
+func showProgress(mode string, stderr io.Writer) bool {
 	switch mode {
 	case "never":
 		return false
 	case "always":
 		return true
 	}
-	return output == "text" && isTerminal(stdout) && isTerminal(stderr)
+	return isTerminal(stderr)
 }
 
 func isTerminal(w io.Writer) bool {

@@ -78,7 +78,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return exitPass
 }
 
-const infoHelp = `Usage: etcdisk info [--dir DIR | --device DEV]
+const infoHelp = `Usage: etcdisk info [--dir DIR | --device DEV] [--output text|json]
 
 Describes the file system and the block device behind DIR (mount options,
 model, rotational, scheduler, write cache, block sizes) and warns about
@@ -87,18 +87,23 @@ in DIR and those killed runs left behind, with their size (etcdisk clean
 removes the latter). With --device it says what the data guard finds on a
 raw device (mounts, holders, swap, partition tables, file system and RAID
 signatures) and whether etcdisk run --device would write to it. Writes
-nothing.
+nothing. --output json prints one JSON document: {"environment": ...,
+"refused": ..., "run_folders": [...]} for a directory (environment as in a
+result.json), and for a device the guard's findings and "run": "write",
+"refused" (in use or read-only) or "refused-unless-destroy-data".
 
 Examples:
   etcdisk info --dir /var/lib/etcd
   etcdisk info --device /dev/nvme1n1
+  etcdisk info --dir /var/lib/etcd --output json | jq .environment.write_cache
 `
 
 func cmdInfo(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	dir, device := ".", ""
+	dir, device, output := ".", "", "text"
 	fs := newFlagSet("info")
 	fs.StringVar(&dir, "dir", dir, "directory to describe")
 	fs.StringVar(&device, "device", "", "raw block device to inspect")
+	fs.Var(choiceValue{&output, []string{"text", "json"}}, "output", "output format")
 	if ok, code := parseFlags(fs, args, infoHelp, stdout, stderr); !ok {
 		return code
 	}
@@ -106,12 +111,15 @@ func cmdInfo(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "info", fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
 	if device != "" {
-		return infoDevice(device, stdout, stderr)
+		return infoDevice(device, output, stdout, stderr)
 	}
 	env := sysinfo.Probe(dir, etcdiskVersion())
 	if env.Filesystem == "" {
 		fmt.Fprintf(stderr, "etcdisk info: cannot find the file system of %s\n", dir)
 		return exitError
+	}
+	if output == "json" {
+		return jsonOrError(stdout, stderr, newInfoDir(dir, env))
 	}
 	row := func(k, v string) {
 		if v != "" {
@@ -206,10 +214,15 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 var mergeHelp = `Usage: etcdisk merge RESULT.json... [--format text|json|csv|html]
 
 One table for a fleet: a row per host and device, worst first, with verdicts
-and p99s, and totals.
+and p99s, and totals. A run counts once: a file given twice (overlapping
+globs) or a copy of a run (same host, path and start time) is left out, and
+the output says so (on stderr for csv and json; json also lists them under
+"duplicates"). The csv has a column per field, including start_time,
+duration_ns, load (closed or open), rate_per_s, scenario and neighbors.
 ` + inputHelp + `
-Example:
+Examples:
   etcdisk merge results/*/result.json --format html > fleet.html
+  etcdisk merge results/*/result.json --format csv > fleet.csv
 `
 
 func cmdMerge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -235,6 +248,11 @@ func cmdMerge(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		results = append(results, r)
 	}
 	f := report.Merge(results, fs.Args())
+	if format == "csv" || format == "json" {
+		for _, d := range f.Duplicates {
+			fmt.Fprintf(stderr, "etcdisk merge: %s\n", d)
+		}
+	}
 	if err := report.WriteFleet(stdout, f, strings.ToLower(format)); err != nil {
 		fmt.Fprintf(stderr, "etcdisk merge: %v\n", err)
 		return exitError
@@ -242,13 +260,16 @@ func cmdMerge(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitPass
 }
 
-func infoDevice(dev string, stdout, stderr io.Writer) int {
+func infoDevice(dev, output string, stdout, stderr io.Writer) int {
 	f, err := guard.Inspect(dev)
 	if err != nil {
 		fmt.Fprintf(stderr, "etcdisk info: %v\n", err)
 		return exitError
 	}
 	env := sysinfo.ProbeDevice(dev, etcdiskVersion())
+	if output == "json" {
+		return jsonOrError(stdout, stderr, newInfoDevice(f, env))
+	}
 	fmt.Fprintf(stdout, "%-20s %s\n", "device:", dev)
 	if env.DeviceModel != "" {
 		fmt.Fprintf(stdout, "%-20s %s\n", "model:", env.DeviceModel)
@@ -260,15 +281,7 @@ func infoDevice(dev string, stdout, stderr io.Writer) int {
 	if !strings.HasSuffix(f.String(), "\n") {
 		fmt.Fprintln(stdout)
 	}
-	switch {
-	case f.InUse():
-		fmt.Fprintln(stdout, "etcdisk run --device: refused (in use; nothing overrides this)")
-	case f.ReadOnly():
-		fmt.Fprintln(stdout, "etcdisk run --device: refused (read-only; nothing overrides this)")
-	case f.HasData():
-		fmt.Fprintf(stdout, "etcdisk run --device: refused unless --destroy-data=%s\n", dev)
-	default:
-		fmt.Fprintln(stdout, "etcdisk run --device: would write (nothing found in the guarded windows)")
-	}
+	_, sentence := deviceRun(f)
+	fmt.Fprintln(stdout, "etcdisk run --device: "+sentence)
 	return exitPass
 }

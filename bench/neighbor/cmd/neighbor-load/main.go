@@ -2,7 +2,7 @@
 // prints what it achieved as one JSON object. scripts/neighbor-vs-fio.sh
 // uses it to compare the generator with fio on the same pattern.
 //
-//	neighbor-load --spec 'seqwrite,bs=1MiB,qd=4,direct' --duration 20s --dir DIR
+//	neighbor-load --spec 'seqwrite,bs=1MiB,numjobs=4,direct' --duration 20s --dir DIR
 //
 // A terminating signal (SIGHUP, SIGINT, SIGTERM, SIGQUIT) stops the load
 // early: the object covers the part that ran, has "interrupted": true, the
@@ -69,7 +69,7 @@ func run(ctx context.Context) error {
 	// syscall often waits for a P (and, on a busy machine, for the thread
 	// holding one to be scheduled), which fio's one-thread-per-job model
 	// never does: give every worker a P, as fio gives every job a thread.
-	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), spec.QD+1))
+	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), spec.NumJobs+1))
 	var latSum atomic.Int64
 	n, err := neighbor.Start(ctx, spec, neighbor.Options{
 		Dir:     *dir,
