@@ -205,6 +205,9 @@ func writeRunSummary(b *bytes.Buffer, r *Result) {
 	if r.WarmupNs > 0 {
 		run[0] += fmt.Sprintf(" (+%s warm-up)", FormatDuration(time.Duration(r.WarmupNs)))
 	}
+	if c.Load != "" {
+		run = append(run, "load "+c.Load)
+	}
 	if c.Rate > 0 {
 		run = append(run, fmt.Sprintf("rate %s/s", strconv.FormatFloat(c.Rate, 'f', -1, 64)))
 	} else {
@@ -218,6 +221,9 @@ func writeRunSummary(b *bytes.Buffer, r *Result) {
 	}
 	if c.GRPC {
 		run = append(run, "requests over gRPC")
+	}
+	if c.Clients > 0 {
+		run = append(run, fmt.Sprintf("%d clients", c.Clients))
 	}
 	if c.Batch > 1 {
 		run = append(run, fmt.Sprintf("batch %d", c.Batch))
