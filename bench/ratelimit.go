@@ -40,16 +40,7 @@ func runRateLimit(ctx context.Context, cfg Config) (*report.Result, error) {
 			return false, 0, err
 		}
 		last = res
-		st := report.LimitStep{Rate: rate, Outcome: res.Verdict}
-		if m := res.Metrics[report.MetricWALFdatasync]; m != nil {
-			st.P99Ns = m.P99Ns
-		}
-		if m := res.Metrics[report.MetricProposalCommit]; m != nil && res.DurationNs > 0 {
-			st.Achieved = float64(m.Count) / (float64(res.DurationNs) / 1e9)
-		}
-		if st.Outcome == report.VerdictPass && st.Achieved < report.SustainedShare*rate {
-			st.Outcome = OutcomeNotSustained
-		}
+		st := rateStep(res, rate)
 		ls.Steps = append(ls.Steps, st)
 		pass := st.Outcome == report.VerdictPass
 		if pass {
@@ -80,6 +71,22 @@ func runRateLimit(ctx context.Context, cfg Config) (*report.Result, error) {
 		res.Reason = report.SustainsLine(res)
 	}
 	return res, err
+}
+
+// rateStep is one step of a proposal-rate search: the run's verdict, or
+// OutcomeNotSustained when it passed with its proposals short of the rate.
+func rateStep(res *report.Result, rate float64) report.LimitStep {
+	st := report.LimitStep{Rate: rate, Outcome: res.Verdict}
+	if m := res.Metrics[report.MetricWALFdatasync]; m != nil {
+		st.P99Ns = m.P99Ns
+	}
+	if m := res.Metrics[report.MetricProposalCommit]; m != nil && res.DurationNs > 0 {
+		st.Achieved = float64(m.Count) / (float64(res.DurationNs) / 1e9)
+	}
+	if st.Outcome == report.VerdictPass && st.Achieved < report.SustainedShare*rate {
+		st.Outcome = OutcomeNotSustained
+	}
+	return st
 }
 
 // judgedTargets are the p99 targets that decided res's verdict, by metric.
