@@ -13,8 +13,8 @@ import (
 // resolveLoad settles what the run sends: the named load (the default one
 // unless --load names another) through etcd's request path, or with
 // --rate max the closed loop (with the sizes of --load when it is given).
-// --rate, --key-size, --value-size, --request and --entry-size, when given,
-// override the load's. The fio workload takes neither rate nor load.
+// --rate, --clients, --key-size, --value-size, --request and --entry-size,
+// when given, override the load's. The fio workload takes neither rate nor load.
 func resolveLoad(fs *pflag.FlagSet, cfg *bench.Config, loadName string, rateMax bool) error {
 	if cfg.Workload == bench.WorkloadFio {
 		if fs.Changed("rate") || fs.Changed("load") {
@@ -41,6 +41,12 @@ func resolveLoad(fs *pflag.FlagSet, cfg *bench.Config, loadName string, rateMax 
 	}
 	if fs.Changed("key-size") {
 		cfg.KeySize = given.KeySize
+	}
+	if fs.Changed("clients") {
+		if rateMax || !cfg.GRPC {
+			return errors.New("--clients needs the request path: an open loop (not --rate max) with --grpc")
+		}
+		cfg.Clients = given.Clients
 	}
 	if fs.Changed("request") {
 		cfg.Request = given.Request
