@@ -64,6 +64,10 @@ func TestLoadFlags(t *testing.T) {
 	if c.Load != "kubernetes" || c.Rate != 300 || c.Clients != 100 || c.KeySize != 64 || c.ValueSize != "kubernetes" || c.Request != bench.RequestTxn {
 		t.Fatalf("--load kubernetes --rate 300 --key-size 64: %+v", c)
 	}
+	res = runJSON(t, "run", "--dir", dir, "--clients", "0", "--duration", "1s", "--warmup", "0s", "--backend=false")
+	if c := res.Config; c.Clients != 0 || c.Load != "s" || c.Mode != bench.ModeRequestPath {
+		t.Fatalf("--clients 0: clients %d load %q mode %q, want load s over one unbounded connection", c.Clients, c.Load, c.Mode)
+	}
 	res = runJSON(t, "run", "--dir", dir, "--load", "medium", "--rate", "max", "--ops", "200", "--warmup", "0s", "--backend=false")
 	c = res.Config
 	if c.Mode != bench.ModeClosedLoop || c.Rate != 0 || c.Load != "m" || c.ValueSize != "1KiB" || res.Saves != 200 {

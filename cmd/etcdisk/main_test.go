@@ -112,6 +112,7 @@ func TestBadInput(t *testing.T) {
 		{"fio with max", []string{"run", "--dir", dir, "--workload", "fio", "--rate", "max"}, "takes no --rate"},
 		{"fio with a load", []string{"run", "--dir", dir, "--workload", "fio", "--load", "m"}, "takes no --rate or --load"},
 		{"unknown load", []string{"run", "--dir", dir, "--load", "huge"}, `unknown load "huge"`},
+		{"clients in the closed loop", []string{"run", "--dir", dir, "--rate", "max", "--clients", "3"}, "--clients needs the request path"},
 		{"find-limit in the closed loop", []string{"run", "--dir", dir, "--rate", "max", "--find-limit", "--duration", "1s"}, "not --rate max"},
 		{"grpc with batch", []string{"run", "--dir", dir, "--rate", "100", "--batch", "2"}, "--grpc=false"},
 		{"report no file", []string{"report", filepath.Join(dir, "none.json")}, "no such file"},
