@@ -290,21 +290,8 @@ func (c *Config) Validate() error {
 	if c.EtcdMetrics != "" && len(specs) > 0 {
 		return fmt.Errorf("live-safe mode (--etcd-metrics) cannot pause noisy neighbours: drop --neighbor/--scenario on a live node")
 	}
-	if c.CompareSolo && len(specs) == 0 {
-		return fmt.Errorf("--compare-solo needs a --neighbor or a --scenario")
-	}
-	if c.CompareSolo && c.FindLimit {
-		return fmt.Errorf("choose --compare-solo or --find-limit, not both")
-	}
-	if c.FindLimit && len(specs) > 1 {
-		return fmt.Errorf("--find-limit steps one neighbour's rate; got %d neighbours", len(specs))
-	}
-	if c.FindLimit && len(specs) == 0 && (c.Rate == 0 || c.Workload != WorkloadWAL) {
-		return fmt.Errorf("--find-limit without a neighbour steps the proposal rate: it needs the wal workload's open loop, not --rate max")
-	}
-
-	if c.FindLimit && c.Duration == 0 {
-		return fmt.Errorf("--find-limit needs a --duration for each step")
+	if err := c.validatePhases(len(specs)); err != nil {
+		return err
 	}
 	if c.ValueSize != "" {
 		if _, err := ParseValueSize(c.ValueSize); err != nil {
@@ -322,6 +309,27 @@ func (c *Config) Validate() error {
 	}
 	if c.StallThreshold <= 0 {
 		return fmt.Errorf("stall threshold must be positive")
+	}
+	return nil
+}
+
+// validatePhases checks --compare-solo and --find-limit against the
+// number of neighbours.
+func (c *Config) validatePhases(neighbours int) error {
+	if c.CompareSolo && neighbours == 0 {
+		return fmt.Errorf("--compare-solo needs a --neighbor or a --scenario")
+	}
+	if c.CompareSolo && c.FindLimit {
+		return fmt.Errorf("choose --compare-solo or --find-limit, not both")
+	}
+	if c.FindLimit && neighbours > 1 {
+		return fmt.Errorf("--find-limit steps one neighbour's rate; got %d neighbours", neighbours)
+	}
+	if c.FindLimit && neighbours == 0 && (c.Rate == 0 || c.Workload != WorkloadWAL) {
+		return fmt.Errorf("--find-limit without a neighbour steps the proposal rate: it needs the wal workload's open loop, not --rate max")
+	}
+	if c.FindLimit && c.Duration == 0 {
+		return fmt.Errorf("--find-limit needs a --duration for each step")
 	}
 	return nil
 }
