@@ -11,8 +11,7 @@ import (
 
 // Proposal-rate search bounds.
 const (
-	rateStart = 100 // puts/s
-	rateMax   = 1e6 // Validate's ceiling
+	rateMax = 1e6 // Validate's ceiling
 	// OutcomeNotSustained marks a step whose verdict passed while its
 	// proposals arrived at under report.SustainedShare of the rate asked:
 	// the request path could not carry the rate.
@@ -53,7 +52,7 @@ func runRateLimit(ctx context.Context, cfg Config) (*report.Result, error) {
 	}
 	var err error
 	// Proposal rates are whole puts/s: searchLimit rounds them as IOPS.
-	ls.Limit, ls.Failing, _, err = searchLimit(rateStart, rateMax, true, probe)
+	ls.Limit, ls.Failing, _, err = searchLimit(cfg.Rate, rateMax, true, probe)
 	res := best
 	if res == nil {
 		res = last

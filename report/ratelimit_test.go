@@ -41,6 +41,9 @@ func TestSustainedRateRendered(t *testing.T) {
 	if err := Write(&js, r); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.HasPrefix(txt.String(), "PASS  "+want) {
+		t.Errorf("the text report does not start with the sustained rate:\n%s", txt.String())
+	}
 	for name, out := range map[string]string{"text": txt.String(), "html": stdhtml.UnescapeString(html.String())} {
 		if !strings.Contains(out, want) || !strings.Contains(out, "6,800 puts/s") {
 			t.Errorf("%s report lacks %q or the failing step:\n%s", name, want, out)

@@ -144,6 +144,9 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 		}
 		lines = append(lines, msg)
 	}
+	if line := SustainsLine(r); line != "" {
+		lines = append(lines, line)
+	}
 	for _, c := range checks {
 		s := checkPhrase(c)
 		noted := c.Note != "" && c.Samples > 0
