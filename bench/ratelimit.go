@@ -21,8 +21,9 @@ const (
 // runRateLimit is --find-limit without a neighbour: the disk's headroom.
 // It steps the proposal rate (with the load's clients and sizes) to find
 // the highest rate at which every judged p99 is under its target, the
-// same search as the neighbour's (searchLimit): doubling from rateStart
-// until a step does not pass, then bisecting three times; each step is a
+// same search as the neighbour's (searchLimit): doubling from the run's
+// rate (the load's, or --rate) until a step does not pass, then bisecting
+// three times; each step is a
 // full run of cfg.Duration after cfg.Warmup. A step passes when its verdict
 // is PASS and the proposals achieved at least report.SustainedShare of the
 // rate asked.

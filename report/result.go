@@ -111,7 +111,7 @@ type LimitStep struct {
 	Rate     float64 `json:"rate"`     // asked, in Unit
 	Achieved float64 `json:"achieved"` // what the neighbour (or the proposals) achieved, in Unit
 	P99Ns    int64   `json:"p99_ns"`
-	Outcome  string  `json:"outcome"` // pass | fail | inconclusive
+	Outcome  string  `json:"outcome"` // pass | fail | inconclusive | error | not-sustained (puts/s: under 90% achieved)
 }
 
 // Config echoes the settings that shaped the run.
