@@ -26,30 +26,36 @@ const (
 // three times; each step is a
 // full run of cfg.Duration after cfg.Warmup. A step passes when its verdict
 // is PASS and the proposals achieved at least report.SustainedShare of the
-// rate asked.
+// rate asked; an INCONCLUSIVE step is run once more.
 func runRateLimit(ctx context.Context, cfg Config) (*report.Result, error) {
 	ls := &report.LimitSearch{Unit: report.UnitPutsPerSecond, Metric: report.MetricWALFdatasync, Spec: loadSpec(cfg)}
 	var best, last *report.Result
 	probe := func(rate float64) (bool, float64, error) {
 		c := cfg
 		c.Rate = rate
-		fmt.Fprintf(logOf(cfg), "etcdisk: find-limit step %d: %s\n", len(ls.Steps)+1, report.FormatLimitRate(rate, ls.Unit))
-		res, err := runOnce(ctx, c)
-		if res == nil {
-			ls.Steps = append(ls.Steps, report.LimitStep{Rate: rate, Outcome: report.VerdictError})
-			return false, 0, err
+		// NB: an INCONCLUSIVE step lacked evidence either way (a burst
+		// widens the interval); it runs once more before it counts as
+		// not passing, so one burst does not end the doubling.
+		for attempt := 0; ; attempt++ {
+			fmt.Fprintf(logOf(cfg), "etcdisk: find-limit step %d: %s\n", len(ls.Steps)+1, report.FormatLimitRate(rate, ls.Unit))
+			res, err := runOnce(ctx, c)
+			if res == nil {
+				ls.Steps = append(ls.Steps, report.LimitStep{Rate: rate, Outcome: report.VerdictError})
+				return false, 0, err
+			}
+			last = res
+			st := rateStep(res, rate)
+			ls.Steps = append(ls.Steps, st)
+			if st.Outcome == report.VerdictPass {
+				best = res
+			}
+			if err != nil || st.Outcome != report.VerdictInconclusive || attempt == 1 {
+				// NB: achieved is reported as the rate asked: a step
+				// whose proposals fall short already failed, and
+				// searchLimit's saturation rule is for neighbours.
+				return st.Outcome == report.VerdictPass, rate, err
+			}
 		}
-		last = res
-		st := rateStep(res, rate)
-		ls.Steps = append(ls.Steps, st)
-		pass := st.Outcome == report.VerdictPass
-		if pass {
-			best = res
-		}
-		// NB: achieved is reported as the rate asked: a step whose
-		// proposals fall short already failed, and searchLimit's
-		// saturation rule is for neighbours.
-		return pass, rate, err
 	}
 	var err error
 	// Proposal rates are whole puts/s: searchLimit rounds them as IOPS.
