@@ -62,10 +62,10 @@ Load (--load NAME, default s): open loop through etcd's request path.
 Headroom (--find-limit without a neighbour): steps the proposal rate up from
 the load's (or --rate), doubling until a step does not pass, then bisecting 3
 times (each step a full --duration run after --warmup; an INCONCLUSIVE step
-runs once more), and reports the
-highest rate at which every judged p99 met its target and at least 90%% of
-the rate was achieved: "sustains 3,400 puts/s at p99 < 10ms (wal_fdatasync)",
-a number to compare between disks (etcdisk compare shows both).
+runs once more), and reports the highest rate at which every judged p99 met
+its target and at least 90%% of the rate was achieved: "sustains 3,400 puts/s
+at p99 < 10ms (wal_fdatasync)", a number to compare between disks (etcdisk
+compare shows both).
 
 Backend (on by default with the wal workload, --backend=false turns it off):
   every entry is applied to a bbolt database in the same folder, with etcd's
