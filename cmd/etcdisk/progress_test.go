@@ -54,7 +54,7 @@ func TestProgressFollowsStderr(t *testing.T) {
 	}
 	defer ptmx.Close()
 	dir := t.TempDir()
-	cmd := exec.Command(binary, "run", "--dir", dir, "--duration", "2500ms", "--warmup", "0s", "--backend=false")
+	cmd := exec.Command(binary, "run", "--rate", "max", "--dir", dir, "--duration", "2500ms", "--warmup", "0s", "--backend=false")
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, tty
 	if err := cmd.Start(); err != nil {
