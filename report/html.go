@@ -435,8 +435,8 @@ footer { margin-top:36px; font-size:12px; color:var(--muted); }
 {{range .Steps}}<tr><td class="num">{{.N}}</td><td class="num">{{.Rate}}</td><td class="num">{{.Achieved}}</td><td class="num">{{.P99}}</td><td class="{{.Class}}"><span class="pill">{{.Outcome}}</span></td></tr>
 {{end}}</tbody>
 </table>
-</section>
-{{end}}<section class="cols">
+</section>{{end}}
+<section class="cols">
 <div>
 <h2>Run</h2>
 <table class="kv"><tbody>
