@@ -19,6 +19,7 @@ func BenchmarkSaveOverhead(b *testing.B) {
 	}{{"1entry", 1}, {"8entries", 8}} {
 		b.Run(tc.name, func(b *testing.B) {
 			cfg := DefaultConfig()
+			cfg.ApplyClosedLoop()
 			cfg.Backend = false
 			cfg.Dir = b.TempDir()
 			rec := newRecorder(time.Second, nil)
@@ -44,6 +45,7 @@ func BenchmarkSaveOverhead(b *testing.B) {
 // benchmark above shows the time; tests never assert timings).
 func TestSaveOverheadAllocs(t *testing.T) {
 	cfg := DefaultConfig()
+	cfg.ApplyClosedLoop()
 	cfg.Backend = false
 	cfg.Dir = t.TempDir()
 	rec := newRecorder(time.Second, nil)

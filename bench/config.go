@@ -73,6 +73,13 @@ type Config struct {
 	// Rate is the proposal arrival rate per second; 0 is a closed loop (the
 	// next Save starts when the previous one finished).
 	Rate float64
+	// Load names the load (Loads) the rate, clients and sizes come from;
+	// empty when none does (the closed loop, or a config built by hand).
+	Load string
+	// Clients bounds the requests in flight in the request path: that many
+	// clients, each with its own gRPC connection and one request at a time,
+	// as etcdctl check perf's. 0: one connection, up to maxInFlight.
+	Clients int
 	// Arrivals is the arrival process for Rate > 0: constant or poisson.
 	Arrivals string
 	// Seed seeds the Poisson arrival process (0 = fixed default seed).
@@ -119,7 +126,9 @@ type Config struct {
 	// each for Duration, and reports both (Result.Solo).
 	CompareSolo bool
 	// FindLimit searches the highest rate of the one neighbour at which the
-	// WAL p99 stays under target (Result.Limit); each step runs Duration.
+	// WAL p99 stays under target or, without neighbours, the highest
+	// proposal rate at which every judged p99 does (Result.Limit); each step
+	// runs Duration.
 	FindLimit bool
 	// EtcdMetrics is the metrics URL of a live etcd member on this node
 	// (live-safe mode): while the member's own recent WAL fsync p99 is over
@@ -159,13 +168,29 @@ type Progress struct {
 	Stalls   int
 }
 
+// DefaultDuration is the default measured phase. The backend commits every
+// 100 ms, so a run of d holds about 9 commits per second of it; the
+// burst-aware verdict cuts a run into up to 10 time blocks of at least 100
+// samples each for a p99: 2 minutes give the backend its 10 blocks (and the
+// WAL far more samples than it needs).
+const DefaultDuration = 2 * time.Minute
+
 // DefaultConfig is what `etcdisk run` does with no flags: the WAL workload
-// on the current directory for 20 s after a 2 s warm-up, closed loop.
+// on the current directory for DefaultDuration after a 2 s warm-up, open
+// loop through etcd's request path at DefaultLoad, backend on.
 func DefaultConfig() Config {
+	c := baseConfig()
+	l, _ := LookupLoad(DefaultLoad)
+	c.ApplyLoad(l)
+	return c
+}
+
+// baseConfig is DefaultConfig without a load: a closed loop.
+func baseConfig() Config {
 	return Config{
 		Dir:              ".",
 		Workload:         WorkloadWAL,
-		Duration:         20 * time.Second,
+		Duration:         DefaultDuration,
 		Arrivals:         ArrivalsConstant,
 		Batch:            1,
 		KeySize:          32,
@@ -210,6 +235,12 @@ func (c *Config) Validate() error {
 	if c.Rate < 0 {
 		return fmt.Errorf("rate must not be negative, got %g", c.Rate)
 	}
+	if c.Clients < 0 || c.Clients > 10000 {
+		return fmt.Errorf("clients must be between 0 and 10000, got %d", c.Clients)
+	}
+	if c.Rate > 0 && c.Workload == WorkloadFio {
+		return fmt.Errorf("the fio workload is fio's closed loop: it takes no rate or load")
+	}
 	if c.Rate > 1e6 {
 		return fmt.Errorf("rate %g/s is beyond what a WAL can carry (max 1000000/s)", c.Rate)
 	}
@@ -220,7 +251,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("batch must be between 1 and 10000, got %d", c.Batch)
 	}
 	if c.frontEnd() && c.Batch != 1 {
-		return fmt.Errorf("a gRPC request is one entry: --batch %d with --rate needs --grpc=false", c.Batch)
+		return fmt.Errorf("a gRPC request is one entry: --batch %d needs the closed loop (--rate max) or --grpc=false", c.Batch)
 	}
 	if c.EntrySize < 0 || c.EntrySize > 1<<20 {
 		return fmt.Errorf("entry size must be between 0 and 1MiB (etcd's max message), got %d", c.EntrySize)
@@ -259,17 +290,8 @@ func (c *Config) Validate() error {
 	if c.EtcdMetrics != "" && len(specs) > 0 {
 		return fmt.Errorf("live-safe mode (--etcd-metrics) cannot pause noisy neighbours: drop --neighbor/--scenario on a live node")
 	}
-	if (c.CompareSolo || c.FindLimit) && len(specs) == 0 {
-		return fmt.Errorf("--compare-solo and --find-limit need a --neighbor or a --scenario")
-	}
-	if c.CompareSolo && c.FindLimit {
-		return fmt.Errorf("choose --compare-solo or --find-limit, not both")
-	}
-	if c.FindLimit && len(specs) != 1 {
-		return fmt.Errorf("--find-limit steps one neighbour's rate; got %d neighbours", len(specs))
-	}
-	if c.FindLimit && c.Duration == 0 {
-		return fmt.Errorf("--find-limit needs a --duration for each step")
+	if err := c.validatePhases(len(specs)); err != nil {
+		return err
 	}
 	if c.ValueSize != "" {
 		if _, err := ParseValueSize(c.ValueSize); err != nil {
@@ -287,6 +309,27 @@ func (c *Config) Validate() error {
 	}
 	if c.StallThreshold <= 0 {
 		return fmt.Errorf("stall threshold must be positive")
+	}
+	return nil
+}
+
+// validatePhases checks --compare-solo and --find-limit against the
+// number of neighbours.
+func (c *Config) validatePhases(neighbours int) error {
+	if c.CompareSolo && neighbours == 0 {
+		return fmt.Errorf("--compare-solo needs a --neighbor or a --scenario")
+	}
+	if c.CompareSolo && c.FindLimit {
+		return fmt.Errorf("choose --compare-solo or --find-limit, not both")
+	}
+	if c.FindLimit && neighbours > 1 {
+		return fmt.Errorf("--find-limit steps one neighbour's rate; got %d neighbours", neighbours)
+	}
+	if c.FindLimit && neighbours == 0 && (c.Rate == 0 || c.Workload != WorkloadWAL) {
+		return fmt.Errorf("--find-limit without a neighbour steps the proposal rate: it needs the wal workload's open loop, not --rate max")
+	}
+	if c.FindLimit && c.Duration == 0 {
+		return fmt.Errorf("--find-limit needs a --duration for each step")
 	}
 	return nil
 }

@@ -44,8 +44,9 @@ import (
 // Not modelled: TLS (a Kubernetes API server talks to etcd over TLS, which
 // costs more CPU still), auth, mvcc's in-memory index, watchers.
 
-// maxInFlight bounds the client's outstanding requests; beyond it the
-// arrival loop waits (latency still counts from each scheduled arrival).
+// maxInFlight bounds the client's outstanding requests when the run names
+// no clients; beyond it the arrival loop waits (latency still counts from
+// each scheduled arrival).
 const maxInFlight = 4096
 
 // etcd's request limits (server/embed defaults): --max-request-bytes plus
@@ -60,8 +61,8 @@ type frontend struct {
 	l     *walLoad
 	lis   net.Listener
 	srv   *grpc.Server
-	conn  *grpc.ClientConn
-	kv    pb.KVClient
+	conns []*grpc.ClientConn
+	kvs   []pb.KVClient // one per client (Config.Clients), or one
 	raft  *raftLoop
 	reqID atomic.Uint64
 	rev   atomic.Int64
@@ -98,15 +99,20 @@ func newFrontend(l *walLoad) (*frontend, error) {
 	)
 	pb.RegisterKVServer(f.srv, kvServer{f: f})
 	go f.srv.Serve(lis) //nolint:errcheck // returns when Stop closes the listener
-	f.conn, err = grpc.NewClient(lis.Addr().String(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(grpcMaxCallSend)))
-	if err != nil {
-		f.srv.Stop()
-		r.stop()
-		return nil, fmt.Errorf("grpc front end: %w", err)
+	for range max(1, l.cfg.Clients) {
+		// NB: one connection per client, as etcdctl check perf's clients
+		// each have their own: requests are not all multiplexed over one
+		// HTTP/2 connection.
+		conn, err := grpc.NewClient(lis.Addr().String(),
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(grpcMaxCallSend)))
+		if err != nil {
+			f.close()
+			return nil, fmt.Errorf("grpc front end: %w", err)
+		}
+		f.conns = append(f.conns, conn)
+		f.kvs = append(f.kvs, pb.NewKVClient(conn))
 	}
-	f.kv = pb.NewKVClient(f.conn)
 	f.buildRequests()
 	return f, nil
 }
@@ -185,7 +191,7 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 	l := f.l
 	epoch := l.rec.epoch
 	sched := newSchedule(l.cfg.Arrivals, l.cfg.Rate, l.cfg.Seed)
-	sem := make(chan struct{}, maxInFlight)
+	idle := f.idleClients()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	next := sched.next()
@@ -201,8 +207,9 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 		if !sleepUntil(ctx, stop, epoch, next) {
 			return
 		}
+		var c int
 		select {
-		case sem <- struct{}{}:
+		case c = <-idle:
 		case <-ctx.Done():
 			return
 		}
@@ -211,12 +218,13 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			defer func() { <-sem }()
+			defer func() { idle <- c }()
+			kv := f.kvs[c%len(f.kvs)]
 			var err error
 			if l.cfg.Request == RequestTxn {
-				_, err = f.kv.Txn(ctx, f.txns[i%len(f.txns)])
+				_, err = kv.Txn(ctx, f.txns[i%len(f.txns)])
 			} else {
-				_, err = f.kv.Put(ctx, f.puts[i%len(f.puts)])
+				_, err = kv.Put(ctx, f.puts[i%len(f.puts)])
 			}
 			if err != nil {
 				if ctx.Err() == nil && !stop.Load() {
@@ -227,6 +235,21 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 			l.proposal.record(time.Since(epoch) - arrival)
 		}(i)
 	}
+}
+
+// idleClients returns the clients free to send, by index: Config.Clients
+// of them, each sending one request at a time (or maxInFlight over one
+// connection).
+func (f *frontend) idleClients() chan int {
+	n := f.l.cfg.Clients
+	if n == 0 {
+		n = maxInFlight
+	}
+	idle := make(chan int, n)
+	for c := range n {
+		idle <- c
+	}
+	return idle
 }
 
 func (f *frontend) fail(err error) {
@@ -245,9 +268,11 @@ func (f *frontend) failed() error {
 func (f *frontend) close() error {
 	f.srv.Stop()
 	f.raft.stop()
-	err := f.conn.Close()
-	if errors.Is(err, grpc.ErrClientConnClosing) {
-		err = nil
+	var errs []error
+	for _, c := range f.conns {
+		if err := c.Close(); !errors.Is(err, grpc.ErrClientConnClosing) {
+			errs = append(errs, err)
+		}
 	}
-	return err
+	return errors.Join(errs...)
 }

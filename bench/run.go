@@ -54,6 +54,8 @@ func Run(ctx context.Context, cfg Config) (*report.Result, error) {
 		return nil, err
 	}
 	switch {
+	case cfg.FindLimit && len(mustNeighbors(cfg)) == 0:
+		return runRateLimit(ctx, cfg)
 	case cfg.FindLimit:
 		return runFindLimit(ctx, cfg)
 	case cfg.CompareSolo:
@@ -441,6 +443,9 @@ func echoConfig(c Config) report.Config {
 		DurationNs:         int64(c.Duration),
 		Ops:                c.Ops,
 		Rate:               c.Rate,
+		Mode:               c.mode(),
+		Load:               c.Load,
+		Clients:            c.Clients,
 		EntrySize:          c.EntrySize,
 		ValueSize:          c.ValueSize,
 		KeySize:            c.KeySize,

@@ -22,8 +22,11 @@ import (
 	"github.com/etcdisk/etcdisk/wal/vfs/errorfs"
 )
 
+// testConfig is a short closed-loop run without the backend: the tests
+// that want the open loop set a Rate (or a load).
 func testConfig(t *testing.T) Config {
 	cfg := DefaultConfig()
+	cfg.ApplyClosedLoop()
 	cfg.Dir = t.TempDir()
 	cfg.Duration = 0
 	cfg.Ops = 300

@@ -55,6 +55,11 @@ type RunSummary struct {
 	Verdict     string    `json:"verdict"`
 	Reason      string    `json:"reason,omitempty"`
 	Interrupted bool      `json:"interrupted,omitempty"`
+	// SustainedRate is the headroom of a --find-limit run without
+	// neighbours: the highest proposal rate with every judged p99 under
+	// its target, in puts/s (0: not searched).
+	SustainedRate float64 `json:"sustained_rate,omitempty"`
+	Sustains      string  `json:"sustains,omitempty"` // the same as one phrase
 }
 
 // MetricComparison is one metric in both runs. Ratios are current/base (0
@@ -142,7 +147,7 @@ func summarize(r *Result) RunSummary {
 	return RunSummary{
 		Hostname: r.Environment.Hostname, Path: r.Environment.Path, DeviceModel: r.Environment.DeviceModel,
 		StartTime: r.StartTime, DurationNs: r.DurationNs, Verdict: r.Verdict, Reason: r.Reason,
-		Interrupted: r.Interrupted,
+		Interrupted: r.Interrupted, SustainedRate: SustainedRate(r), Sustains: SustainsLine(r),
 	}
 }
 
@@ -214,6 +219,9 @@ func differences(base, cur *Result) []Difference {
 	bc, cc := base.Config, cur.Config
 	add("workload", bc.Workload, cc.Workload)
 	add("rate", strconv.FormatFloat(bc.Rate, 'f', -1, 64), strconv.FormatFloat(cc.Rate, 'f', -1, 64))
+	add("mode", bc.Mode, cc.Mode)
+	add("load", bc.Load, cc.Load)
+	add("clients", strconv.Itoa(bc.Clients), strconv.Itoa(cc.Clients))
 	add("entry size", strconv.Itoa(bc.EntrySize), strconv.Itoa(cc.EntrySize))
 	add("batch", strconv.Itoa(bc.Batch), strconv.Itoa(cc.Batch))
 	add("backend", strconv.FormatBool(bc.Backend), strconv.FormatBool(cc.Backend))
@@ -255,7 +263,13 @@ func WriteComparisonText(w io.Writer, c *Comparison) error {
 	fmt.Fprintf(tw, "disk\t%s\t%s\n", diskName(c.Base), diskName(c.Current))
 	fmt.Fprintf(tw, "started\t%s\t%s\n", c.Base.StartTime.UTC().Format(time.RFC3339), c.Current.StartTime.UTC().Format(time.RFC3339))
 	fmt.Fprintf(tw, "measured\t%s\t%s\n", fd(c.Base.DurationNs), fd(c.Current.DurationNs))
+	if c.Base.Sustains != "" || c.Current.Sustains != "" {
+		fmt.Fprintf(tw, "sustains\t%s\t%s\n", sustainedCell(c.Base), sustainedCell(c.Current))
+	}
 	tw.Flush()
+	if base, cur := c.Base.SustainedRate, c.Current.SustainedRate; base > 0 && cur > 0 {
+		fmt.Fprintf(&b, "sustained proposal rate %s (current/base)\n", formatRatio(cur/base))
+	}
 
 	for _, m := range c.Metrics {
 		b.WriteString("\n")
@@ -298,6 +312,17 @@ func WriteComparisonText(w io.Writer, c *Comparison) error {
 	}
 	_, err := w.Write(trimLines(b.Bytes()))
 	return err
+}
+
+// sustainedCell is one side's sustained proposal rate in the table.
+func sustainedCell(s RunSummary) string {
+	if s.SustainedRate > 0 {
+		return FormatLimitRate(s.SustainedRate, UnitPutsPerSecond)
+	}
+	if s.Sustains != "" {
+		return "none"
+	}
+	return "-"
 }
 
 func metricConclusion(m MetricComparison, maxRegression float64) string {

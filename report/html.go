@@ -179,10 +179,12 @@ func newHTMLView(r *Result) (*htmlView, error) {
 	}
 	rate := "closed loop"
 	if c.Rate > 0 {
-		rate = strconv.FormatFloat(c.Rate, 'f', -1, 64) + " proposals/s (open loop)"
+		rate = strconv.FormatFloat(c.Rate, 'f', -1, 64) + " proposals/s (open loop" +
+			htmlIf(c.GRPC, ", through the request path") + htmlIf(c.Clients > 0, ", "+strconv.Itoa(c.Clients)+" clients") + ")"
 	}
 	v.Run = htmlPairs(
 		"Workload", wl,
+		"Load", c.Load,
 		"Scenario", c.Scenario,
 		"Measured", htmlIf(r.DurationNs > 0, htmlDur(r.DurationNs)+htmlIf(r.WarmupNs > 0, " after "+htmlDur(r.WarmupNs)+" warm-up")),
 		"Rate", rate,
@@ -424,8 +426,8 @@ footer { margin-top:36px; font-size:12px; color:var(--muted); }
 {{end}}</div>{{end}}
 </section>{{end}}
 {{with .Limit}}<section>
-<h2>Neighbour limit search</h2>
-<p><code>{{.Spec}}</code>, its rate doubled then bisected, each step a full run: <strong>{{.Conclusion}}</strong>.</p>
+<h2>{{.Title}}</h2>
+<p><code>{{.Spec}}</code>, {{.Stepped}} doubled then bisected, each step a full run: <strong>{{.Conclusion}}</strong>.</p>
 <div class="card" style="margin-bottom:14px">{{.Chart}}</div>
 <table class="compact">
 <thead><tr><th class="num">Step</th><th class="num">Rate asked</th><th class="num">Achieved</th><th class="num">{{.Metric}} p99</th><th>Outcome</th></tr></thead>

@@ -23,7 +23,11 @@ var htmlOutcomeColors = map[string]string{
 func htmlLimitChart(ls *LimitSearch, targetNs int64) template.HTML {
 	f := htmlFrame{width: 1200, height: 300, left: 64, right: 24, top: 34, bottom: 46}
 	var s htmlSVG
-	s.open(f, "Limit search: "+ls.Metric+" p99 against the neighbour's rate")
+	against := "the neighbour's rate"
+	if ls.Unit == UnitPutsPerSecond {
+		against = "the proposal rate"
+	}
+	s.open(f, "Limit search: "+ls.Metric+" p99 against "+against)
 	steps := slices.Clone(ls.Steps)
 	slices.SortStableFunc(steps, func(a, b LimitStep) int { return cmp.Compare(a.Rate, b.Rate) })
 	rlo, rhi := math.Inf(1), 0.0

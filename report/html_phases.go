@@ -64,6 +64,7 @@ func newHTMLSolo(r *Result, targets map[string]int64) (*htmlSolo, error) {
 
 // htmlLimit is the section of a --find-limit search.
 type htmlLimit struct {
+	Title, Stepped           string
 	Spec, Metric, Conclusion string
 	Steps                    []htmlLimitStep
 	Chart                    template.HTML
@@ -78,7 +79,10 @@ func newHTMLLimit(r *Result, targets map[string]int64) *htmlLimit {
 	if ls == nil {
 		return nil
 	}
-	v := &htmlLimit{Spec: ls.Spec, Metric: ls.Metric, Conclusion: LimitConclusion(ls)}
+	v := &htmlLimit{Title: "Neighbour limit search", Stepped: "its rate", Spec: ls.Spec, Metric: ls.Metric, Conclusion: LimitConclusion(ls)}
+	if ls.Unit == UnitPutsPerSecond {
+		v.Title, v.Stepped = "Sustained proposal rate", "the proposal rate"
+	}
 	for i, st := range ls.Steps {
 		v.Steps = append(v.Steps, htmlLimitStep{N: strconv.Itoa(i + 1), Rate: FormatLimitRate(st.Rate, ls.Unit),
 			Achieved: FormatLimitRate(st.Achieved, ls.Unit), P99: htmlDur(st.P99Ns),

@@ -87,10 +87,12 @@ type Phase struct {
 
 // LimitSearch is a --find-limit search: a neighbour's rate stepped up
 // (doubling from a start rate, then bisecting) to find the highest rate at
-// which the judged WAL p99 stays under its target.
+// which the judged WAL p99 stays under its target; or, with Unit "puts/s",
+// the proposal rate stepped the same way to find the highest rate the run
+// sustains with every judged p99 under its target (its headroom).
 type LimitSearch struct {
-	Spec    string      `json:"spec"`   // the neighbour, without its rate
-	Unit    string      `json:"unit"`   // "bytes/s" or "iops"
+	Spec    string      `json:"spec"`   // the neighbour without its rate, or the load
+	Unit    string      `json:"unit"`   // "bytes/s", "iops" or "puts/s"
 	Metric  string      `json:"metric"` // the metric judged (wal_fdatasync)
 	Steps   []LimitStep `json:"steps"`
 	Limit   float64     `json:"limit"`   // highest passing rate (0: none passed)
@@ -99,14 +101,17 @@ type LimitSearch struct {
 	// (the disk's maximum) and the WAL still passed: the disk takes the
 	// neighbour at full speed.
 	Saturated bool `json:"saturated,omitempty"`
+	// Targets are the p99 targets a proposal-rate step must meet, by
+	// metric (the judged ones).
+	Targets map[string]int64 `json:"targets_ns,omitempty"`
 }
 
 // LimitStep is one phase of a limit search.
 type LimitStep struct {
 	Rate     float64 `json:"rate"`     // asked, in Unit
-	Achieved float64 `json:"achieved"` // what the neighbour achieved, in Unit
+	Achieved float64 `json:"achieved"` // what the neighbour (or the proposals) achieved, in Unit
 	P99Ns    int64   `json:"p99_ns"`
-	Outcome  string  `json:"outcome"` // pass | fail | inconclusive
+	Outcome  string  `json:"outcome"` // pass | fail | inconclusive | error | not-sustained (puts/s: under 90% achieved)
 }
 
 // Config echoes the settings that shaped the run.
@@ -117,6 +122,9 @@ type Config struct {
 	DurationNs         int64    `json:"duration_ns,omitempty"`
 	Ops                int64    `json:"ops,omitempty"`
 	Rate               float64  `json:"rate,omitempty"` // proposals/s; 0 = closed loop
+	Mode               string   `json:"mode,omitempty"` // request-path | open-loop | closed-loop
+	Load               string   `json:"load,omitempty"` // the named load (s, m, l, xl, kubernetes)
+	Clients            int      `json:"clients,omitempty"`
 	EntrySize          int      `json:"entry_size"`
 	ValueSize          string   `json:"value_size,omitempty"`
 	KeySize            int      `json:"key_size,omitempty"`

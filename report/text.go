@@ -144,6 +144,9 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 		}
 		lines = append(lines, msg)
 	}
+	if line := SustainsLine(r); line != "" {
+		lines = append(lines, line)
+	}
 	for _, c := range checks {
 		s := checkPhrase(c)
 		noted := c.Note != "" && c.Samples > 0
@@ -205,6 +208,9 @@ func writeRunSummary(b *bytes.Buffer, r *Result) {
 	if r.WarmupNs > 0 {
 		run[0] += fmt.Sprintf(" (+%s warm-up)", FormatDuration(time.Duration(r.WarmupNs)))
 	}
+	if c.Load != "" {
+		run = append(run, "load "+c.Load)
+	}
 	if c.Rate > 0 {
 		run = append(run, fmt.Sprintf("rate %s/s", strconv.FormatFloat(c.Rate, 'f', -1, 64)))
 	} else {
@@ -218,6 +224,9 @@ func writeRunSummary(b *bytes.Buffer, r *Result) {
 	}
 	if c.GRPC {
 		run = append(run, "requests over gRPC")
+	}
+	if c.Clients > 0 {
+		run = append(run, fmt.Sprintf("%d clients", c.Clients))
 	}
 	if c.Batch > 1 {
 		run = append(run, fmt.Sprintf("batch %d", c.Batch))

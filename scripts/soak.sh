@@ -12,7 +12,7 @@
 # append-only and read through its mmap as in etcd (whose RSS grows with its
 # db the same way): page cache, reclaimable, not a leak. So the judged growth
 # is RssAnon's (SOAK_JUDGE=anon); SOAK_JUDGE=vmrss judges VmRSS, which stays
-# flat without the backend (SOAK_ARGS="--rate 500 --backend=false").
+# flat without the backend (SOAK_ARGS="--rate 500 --clients 0 --entry-size 2228 --backend=false").
 # Then the plateau verdict: the least-squares slope of the judged memory over
 # the second half of the run (after the first minute), in kB per minute; a
 # plateau is a slope under SOAK_PLATEAU_KB_PER_MIN (256: what the interval
@@ -24,8 +24,10 @@
 #
 # Environment (defaults): SOAK_DURATION (10m), SOAK_INTERVAL (10, seconds),
 # SOAK_JUDGE (anon or vmrss),
-# SOAK_ARGS (--rate 500: etcd's "heavily loaded" write rate, steady and kind
-# to a shared disk; "" for the closed loop), SOAK_MAX_GROWTH_KB (5120),
+# SOAK_ARGS (--rate 500 --clients 0 --entry-size 2228: etcd's "heavily loaded"
+# write rate, steady and kind to a shared disk, 2,300-byte Saves from one
+# client connection; "" for the default load, "--rate max" for the closed
+# loop), SOAK_MAX_GROWTH_KB (5120),
 # SOAK_PLATEAU_KB_PER_MIN (256),
 # ETCDISK (a built binary; default: built from this checkout).
 set -euo pipefail
@@ -33,7 +35,7 @@ dir="$(cd "${1:-.}" && pwd)"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 duration="${SOAK_DURATION:-10m}"
 interval="${SOAK_INTERVAL:-10}"
-if [ -n "${SOAK_ARGS+set}" ]; then args="$SOAK_ARGS"; else args="--rate 500"; fi
+if [ -n "${SOAK_ARGS+set}" ]; then args="$SOAK_ARGS"; else args="--rate 500 --clients 0 --entry-size 2228"; fi
 limit_kb="${SOAK_MAX_GROWTH_KB:-5120}"
 plateau_kb="${SOAK_PLATEAU_KB_PER_MIN:-256}"
 judge="${SOAK_JUDGE:-anon}"

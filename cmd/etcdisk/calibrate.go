@@ -61,6 +61,9 @@ func cmdCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return usageError(stderr, "calibrate", "--rate must be positive")
 	}
 	model := bench.DefaultConfig()
+	// NB: no named load: calibrate's etcd client is one connection with up
+	// to 4096 puts in flight, and so is the model's unnamed one.
+	model.Load, model.Clients = "", 0
 	model.Version = etcdiskVersion()
 	model.Dir, model.Rate, model.Duration, model.Warmup = cfg.Dir, cfg.Rate, cfg.Duration, cfg.Warmup
 	model.ValueSize = fmt.Sprint(cfg.ValueSize)

@@ -110,7 +110,7 @@ func TestRawDeviceGuardRefusesUnknownData(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.plant(t)
 			before := looptest.SHA256(t, dev)
-			assertRefused(t, dev, []string{"run", "--device", dev, "--ops", "20", "--warmup", "0s"}, tc.want)
+			assertRefused(t, dev, []string{"run", "--rate", "max", "--device", dev, "--ops", "20", "--warmup", "0s"}, tc.want)
 			if looptest.SHA256(t, dev) != before {
 				t.Fatal("a refused device was modified")
 			}
@@ -118,7 +118,7 @@ func TestRawDeviceGuardRefusesUnknownData(t *testing.T) {
 			if info.code != 0 || !strings.Contains(info.stdout, tc.want) || !strings.Contains(info.stdout, "refused unless --destroy-data="+dev) {
 				t.Fatalf("info --device: exit %d\n%s", info.code, info.stdout)
 			}
-			r := etcdisk(t, "run", "--device", dev, "--ops", "20", "--warmup", "0s", "--destroy-data="+dev)
+			r := etcdisk(t, "run", "--rate", "max", "--device", dev, "--ops", "20", "--warmup", "0s", "--destroy-data="+dev)
 			if r.code == 2 || !strings.Contains(r.stderr, "overwriting "+dev+" as asked (--destroy-data)") {
 				t.Fatalf("--destroy-data=%s: exit %d, stderr %s", dev, r.code, r.stderr)
 			}
@@ -126,7 +126,7 @@ func TestRawDeviceGuardRefusesUnknownData(t *testing.T) {
 		})
 	}
 	// A device an earlier run wrote (and zeroed) is accepted as it is.
-	if r := etcdisk(t, "run", "--device", dev, "--ops", "20", "--warmup", "0s"); r.code == 2 {
+	if r := etcdisk(t, "run", "--rate", "max", "--device", dev, "--ops", "20", "--warmup", "0s"); r.code == 2 {
 		t.Fatalf("a rerun on the device an earlier run wrote: exit 2: %s", r.stderr)
 	}
 }
@@ -139,7 +139,7 @@ func TestRawDeviceGuardAfterInterruptAndKill(t *testing.T) {
 	dev := looptest.New(t, looptest.Options{SizeMiB: guardDevMiB}).Path
 	stopAfter := func(sig os.Signal) {
 		t.Helper()
-		cmd := exec.Command(binary, "run", "--device", dev, "--duration", "60s", "--warmup", "0s")
+		cmd := exec.Command(binary, "run", "--rate", "max", "--device", dev, "--duration", "60s", "--warmup", "0s")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -158,12 +158,12 @@ func TestRawDeviceGuardAfterInterruptAndKill(t *testing.T) {
 	}
 	stopAfter(syscall.SIGINT)
 	assertBlankWindows(t, dev)
-	if r := etcdisk(t, "run", "--device", dev, "--ops", "20", "--warmup", "0s"); r.code == 2 {
+	if r := etcdisk(t, "run", "--rate", "max", "--device", dev, "--ops", "20", "--warmup", "0s"); r.code == 2 {
 		t.Fatalf("rerun after an interrupted run: exit 2: %s", r.stderr)
 	}
 	stopAfter(syscall.SIGKILL)
 	before := looptest.SHA256(t, dev)
-	assertRefused(t, dev, []string{"run", "--device", dev, "--ops", "20", "--warmup", "0s"},
+	assertRefused(t, dev, []string{"run", "--rate", "max", "--device", dev, "--ops", "20", "--warmup", "0s"},
 		"etcd WAL frames at byte 0 (an earlier etcdisk run?)")
 	if looptest.SHA256(t, dev) != before {
 		t.Fatal("a refused device was modified")
@@ -175,8 +175,8 @@ func TestRawDeviceGuardAfterInterruptAndKill(t *testing.T) {
 func TestRawDeviceReadOnly(t *testing.T) {
 	dev := looptest.New(t, looptest.Options{SizeMiB: guardDevMiB, ReadOnly: true}).Path
 	for _, args := range [][]string{
-		{"run", "--device", dev, "--ops", "20"},
-		{"run", "--device", dev, "--ops", "20", "--destroy-data=" + dev},
+		{"run", "--rate", "max", "--device", dev, "--ops", "20"},
+		{"run", "--rate", "max", "--device", dev, "--ops", "20", "--destroy-data=" + dev},
 	} {
 		r := etcdisk(t, args...)
 		msg := strings.TrimSpace(r.stderr)
@@ -199,7 +199,7 @@ func TestNeighbourDeviceGuard(t *testing.T) {
 	looptest.WriteAt(t, dev, []byte("bluestore block device\n"), 0)
 	before := looptest.SHA256(t, dev)
 	dir := t.TempDir()
-	run := []string{"run", "--dir", dir, "--backend=false", "--duration", "1s", "--warmup", "0s",
+	run := []string{"run", "--rate", "max", "--dir", dir, "--backend=false", "--duration", "1s", "--warmup", "0s",
 		"--neighbor", "randwrite,bs=4KiB,size=8MiB,device=" + dev}
 	assertRefused(t, dev, run, `Ceph BlueStore OSD device ("bluestore block device" at byte 0)`)
 	if looptest.SHA256(t, dev) != before {

@@ -14,7 +14,7 @@ import (
 // byte for byte unchanged, unless --destroy-data repeats its exact path.
 func TestRawDevice(t *testing.T) {
 	dev := looptest.New(t, looptest.Options{SizeMiB: 600})
-	r := etcdisk(t, "run", "--device", dev.Path, "--ops", "300", "--warmup", "0s", "--output", "json")
+	r := etcdisk(t, "run", "--rate", "max", "--device", dev.Path, "--ops", "300", "--warmup", "0s", "--output", "json")
 	var res jsonResult
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || r.code == 2 {
 		t.Fatalf("clean device: exit %d, %v\n%s", r.code, err, r.stderr)
@@ -30,8 +30,8 @@ func TestRawDevice(t *testing.T) {
 	looptest.Run(t, "mkfs.ext4", "-q", dev.Path)
 	before := looptest.SHA256(t, dev.Path)
 	for _, args := range [][]string{
-		{"run", "--device", dev.Path, "--ops", "10"},
-		{"run", "--device", dev.Path, "--ops", "10", "--destroy-data", dev.Path + "x"},
+		{"run", "--rate", "max", "--device", dev.Path, "--ops", "10"},
+		{"run", "--rate", "max", "--device", dev.Path, "--ops", "10", "--destroy-data", dev.Path + "x"},
 	} {
 		r := etcdisk(t, args...)
 		if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
@@ -66,7 +66,7 @@ func TestRawDevice(t *testing.T) {
 	}) {
 		t.Fatalf("info --device --output json: %+v", doc)
 	}
-	r = etcdisk(t, "run", "--device", dev.Path, "--ops", "50", "--warmup", "0s", "--destroy-data", dev.Path)
+	r = etcdisk(t, "run", "--rate", "max", "--device", dev.Path, "--ops", "50", "--warmup", "0s", "--destroy-data", dev.Path)
 	if r.code == 2 {
 		t.Fatalf("--destroy-data with the exact path: %s", r.stderr)
 	}

@@ -109,7 +109,7 @@ func TestFUSEEvery50thFsyncDelayedFails(t *testing.T) {
 	const delay = 20 * time.Millisecond
 	backing := t.TempDir()
 	m := fusetest.Mount(t, backing, fusetest.Options{DelayEvery: 50, Delay: delay})
-	r := etcdisk(t, "run", "--dir", m.Dir, "--ops", "5000", "--warmup", "0s", "--backend=false", "--output", "json")
+	r := etcdisk(t, "run", "--rate", "max", "--dir", m.Dir, "--ops", "5000", "--warmup", "0s", "--backend=false", "--output", "json")
 	res := decodeResult(t, r)
 	fd := res.Metrics["wal_fdatasync"]
 	c := m.Counts()
@@ -154,7 +154,7 @@ func TestFUSEEvery500thFsyncDelayedPasses(t *testing.T) {
 	m := fusetest.Mount(t, backing, fusetest.Options{DelayEvery: 500, Delay: delay})
 	// NB: by time, not by count: a verdict rests on time blocks (at least
 	// five), not on the number of samples alone.
-	r := etcdisk(t, "run", "--dir", m.Dir, "--duration", "8s", "--warmup", "0s", "--backend=false", "--output", "json")
+	r := etcdisk(t, "run", "--rate", "max", "--dir", m.Dir, "--duration", "8s", "--warmup", "0s", "--backend=false", "--output", "json")
 	res := decodeResult(t, r)
 	fd := res.Metrics["wal_fdatasync"]
 	t.Logf("wal_fdatasync count %d p50 %s p99 %s p99.9 %s max %s; %d delayed",
@@ -196,7 +196,7 @@ func TestFUSEErrorMidRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			backing := t.TempDir()
 			m := fusetest.Mount(t, backing, tc.opts)
-			r := etcdisk(t, "run", "--dir", m.Dir, "--duration", "60s", "--warmup", "0s",
+			r := etcdisk(t, "run", "--rate", "max", "--dir", m.Dir, "--duration", "60s", "--warmup", "0s",
 				fmt.Sprintf("--backend=%t", tc.backend), "--output", "json")
 			exited := time.Now()
 			t.Logf("exit %d; counts %+v; stderr: %s", r.code, m.Counts(), strings.TrimSpace(r.stderr))
@@ -285,7 +285,7 @@ func waitFor(buf *syncBuffer, substr string, timeout time.Duration) bool {
 func TestFUSEHangingFdatasyncSIGINT(t *testing.T) {
 	backing := t.TempDir()
 	m := fusetest.Mount(t, backing, fusetest.Options{HangFsyncFrom: 1000})
-	cmd := exec.Command(binary, "run", "--dir", m.Dir, "--duration", "60s", "--warmup", "0s",
+	cmd := exec.Command(binary, "run", "--rate", "max", "--dir", m.Dir, "--duration", "60s", "--warmup", "0s",
 		"--backend=false", "--stall-threshold", "100ms", "--output", "json")
 	var so, se syncBuffer
 	cmd.Stdout, cmd.Stderr = &so, &se
@@ -449,7 +449,7 @@ func TestLoopExt4FillsUp(t *testing.T) {
 			t.Fatalf("dd ballast: %v\n%s", err, out)
 		}
 	}
-	r := etcdisk(t, "run", "--dir", mnt, "--duration", "120s", "--warmup", "0s", "--output", "json",
+	r := etcdisk(t, "run", "--rate", "max", "--dir", mnt, "--duration", "120s", "--warmup", "0s", "--output", "json",
 		"--entry-size", "64KiB", "--segment-size", "4MiB")
 	t.Logf("exit %d; stderr: %s", r.code, strings.TrimSpace(r.stderr))
 	if r.code != 2 {

@@ -54,6 +54,36 @@ func (v rateValue) Set(s string) error {
 	return nil
 }
 
+// runRateValue is run's --rate: a positive rate, or "max" for the closed
+// loop.
+type runRateValue struct {
+	p   *float64
+	max *bool
+}
+
+func (v runRateValue) String() string {
+	if v.max != nil && *v.max {
+		return "max"
+	}
+	return rateValue{v.p}.String()
+}
+func (v runRateValue) Type() string { return "rate|max" }
+func (v runRateValue) Set(s string) error {
+	if strings.TrimSpace(s) == "max" {
+		*v.max, *v.p = true, 0
+		return nil
+	}
+	r, err := bench.ParseRate(s)
+	if err != nil {
+		return err
+	}
+	if r == 0 {
+		return fmt.Errorf("rate %q is not a load: give a positive rate, or max for the closed loop", s)
+	}
+	*v.max, *v.p = false, r
+	return nil
+}
+
 // durationValue is a pflag.Value for durations that must be > 0 (or >= 0).
 type durationValue struct {
 	p         *time.Duration

@@ -105,7 +105,15 @@ func TestBadInput(t *testing.T) {
 		{"missing dir", []string{"run", "--dir", filepath.Join(dir, "nope"), "--ops", "10"}, "does not exist"},
 		{"dir is a file", []string{"run", "--dir", file, "--ops", "10"}, "not a directory"},
 		{"stray argument", []string{"run", "--dir", dir, "extra"}, "unexpected argument"},
-		{"grpc without rate", []string{"run", "--dir", dir, "--grpc"}, "--grpc needs --rate"},
+		{"grpc in the closed loop", []string{"run", "--dir", dir, "--rate", "max", "--grpc"}, "--grpc needs an open loop"},
+		{"zero rate", []string{"run", "--dir", dir, "--rate", "0"}, "positive rate, or max"},
+		{"zero rate per minute", []string{"run", "--dir", dir, "--rate", "0/m"}, "positive rate, or max"},
+		{"fio with a rate", []string{"run", "--dir", dir, "--workload", "fio", "--rate", "500"}, "takes no --rate"},
+		{"fio with max", []string{"run", "--dir", dir, "--workload", "fio", "--rate", "max"}, "takes no --rate"},
+		{"fio with a load", []string{"run", "--dir", dir, "--workload", "fio", "--load", "m"}, "takes no --rate or --load"},
+		{"unknown load", []string{"run", "--dir", dir, "--load", "huge"}, `unknown load "huge"`},
+		{"clients in the closed loop", []string{"run", "--dir", dir, "--rate", "max", "--clients", "3"}, "--clients needs the request path"},
+		{"find-limit in the closed loop", []string{"run", "--dir", dir, "--rate", "max", "--find-limit", "--duration", "1s"}, "not --rate max"},
 		{"grpc with batch", []string{"run", "--dir", dir, "--rate", "100", "--batch", "2"}, "--grpc=false"},
 		{"report no file", []string{"report", filepath.Join(dir, "none.json")}, "no such file"},
 		{"report bad json", []string{"report", file}, "result"},
@@ -148,7 +156,7 @@ func TestUnwritableDir(t *testing.T) {
 		if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
 			t.Skipf("cannot remount read-only: %v", err)
 		}
-		r := etcdisk(t, "run", "--dir", dir, "--ops", "10")
+		r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--ops", "10")
 		if r.code != 2 || !strings.Contains(r.stderr, "read-only") {
 			t.Fatalf("exit %d, stderr %q; want 2 and a read-only file system error", r.code, r.stderr)
 		}
@@ -159,7 +167,7 @@ func TestUnwritableDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Chmod(dir, 0o700) })
-	r := etcdisk(t, "run", "--dir", dir, "--ops", "10")
+	r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--ops", "10")
 	if r.code != 2 || !strings.Contains(r.stderr, "cannot write") {
 		t.Fatalf("exit %d, stderr %q; want 2 and cannot write", r.code, r.stderr)
 	}
@@ -174,7 +182,7 @@ func TestRefusesTmpfs(t *testing.T) {
 		t.Skipf("cannot mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
-	r := etcdisk(t, "run", "--dir", dir, "--ops", "10")
+	r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--ops", "10")
 	if r.code != 2 || !strings.Contains(r.stderr, "tmpfs") || !strings.Contains(r.stderr, "fsync is a no-op") {
 		t.Fatalf("exit %d, stderr %q; want 2 and the tmpfs reason", r.code, r.stderr)
 	}
@@ -214,7 +222,7 @@ func TestRunJSON(t *testing.T) {
 	dir := t.TempDir()
 	// NB: 2000 Saves, not fewer: etcd commits the backend every 100 ms,
 	// and a fast disk did 400 Saves in less, leaving no commit to check.
-	r := etcdisk(t, "run", "--dir", dir, "--ops", "2000", "--warmup", "0s", "--output", "json", "--segment-size", "256KiB")
+	r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--ops", "2000", "--warmup", "0s", "--output", "json", "--segment-size", "256KiB")
 	var res jsonResult
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatalf("stdout is not one JSON document: %v\n%s\nstderr: %s", err, r.stdout, r.stderr)
@@ -248,7 +256,7 @@ func TestRunJSON(t *testing.T) {
 
 func TestRunTextAndOut(t *testing.T) {
 	dir, out := t.TempDir(), filepath.Join(t.TempDir(), "results")
-	r := etcdisk(t, "run", "--dir", dir, "--ops", "300", "--warmup", "0s", "--out", out, "--backend=false")
+	r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--ops", "300", "--warmup", "0s", "--out", out, "--backend=false")
 	if r.code == 2 {
 		t.Fatalf("exit 2: %s", r.stderr)
 	}
@@ -282,7 +290,7 @@ func TestRunFioWorkload(t *testing.T) {
 
 func TestKeep(t *testing.T) {
 	dir := t.TempDir()
-	r := etcdisk(t, "run", "--dir", dir, "--ops", "50", "--warmup", "0s", "--keep", "--output", "json")
+	r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--ops", "50", "--warmup", "0s", "--keep", "--output", "json")
 	if r.code == 2 {
 		t.Fatal(r.stderr)
 	}
@@ -294,7 +302,7 @@ func TestKeep(t *testing.T) {
 
 func TestSIGINTCleansUp(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(binary, "run", "--dir", dir, "--duration", "60s", "--warmup", "0s", "--output", "json")
+	cmd := exec.Command(binary, "run", "--rate", "max", "--dir", dir, "--duration", "60s", "--warmup", "0s", "--output", "json")
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	if err := cmd.Start(); err != nil {

@@ -15,7 +15,7 @@ import (
 func TestOutCheckedBeforeMeasuring(t *testing.T) {
 	dir := t.TempDir()
 	began := time.Now()
-	r := etcdisk(t, "run", "--dir", dir, "--duration", "30s", "--warmup", "0s", "--out", "/proc/self")
+	r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--duration", "30s", "--warmup", "0s", "--out", "/proc/self")
 	took := time.Since(began)
 	if r.code != 2 || !strings.Contains(r.stderr, "--out /proc/self is not writable") || strings.Count(r.stderr, "\n") != 1 {
 		t.Fatalf("exit %d, stderr %q; want 2 and one line saying --out is not writable", r.code, r.stderr)
@@ -37,7 +37,7 @@ func TestOutKeepsEarlierResult(t *testing.T) {
 	if err := os.WriteFile(earlier, []byte("earlier run\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"run", "--dir", dir, "--duration", "30s", "--warmup", "0s", "--out", out}
+	args := []string{"run", "--rate", "max", "--dir", dir, "--duration", "30s", "--warmup", "0s", "--out", out}
 	began := time.Now()
 	r := etcdisk(t, args...)
 	if r.code != 2 || !strings.Contains(r.stderr, "result.json already exists: pass --force") || time.Since(began) > 15*time.Second {
@@ -48,7 +48,7 @@ func TestOutKeepsEarlierResult(t *testing.T) {
 	}
 	assertEmpty(t, dir)
 
-	r = etcdisk(t, "run", "--dir", dir, "--ops", "100", "--warmup", "0s", "--backend=false", "--out", out, "--force")
+	r = etcdisk(t, "run", "--rate", "max", "--dir", dir, "--ops", "100", "--warmup", "0s", "--backend=false", "--out", out, "--force")
 	if r.code == 2 {
 		t.Fatalf("--force: exit 2: %s", r.stderr)
 	}

@@ -73,7 +73,7 @@ func TestRunPromFileAndPush(t *testing.T) {
 	prom := filepath.Join(textfiles, "etcdisk.prom")
 	f, old := openOld(t, prom)
 	g := newGateway(t, 0)
-	r := etcdisk(t, "run", "--dir", dir, "--ops", "300", "--warmup", "0s", "--backend=false", "--output", "json",
+	r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--ops", "300", "--warmup", "0s", "--backend=false", "--output", "json",
 		"--prom-file", prom, "--push", g.srv.URL)
 	res, err := report.Read(strings.NewReader(r.stdout))
 	if err != nil {
@@ -104,7 +104,7 @@ func TestRunPromFileAndPush(t *testing.T) {
 func TestRunPushFailureIsAWarning(t *testing.T) {
 	dir := t.TempDir()
 	g := newGateway(t, http.StatusServiceUnavailable)
-	r := etcdisk(t, "run", "--dir", dir, "--ops", "100", "--warmup", "0s", "--backend=false", "--output", "json",
+	r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--ops", "100", "--warmup", "0s", "--backend=false", "--output", "json",
 		"--push", g.withUser("job", "s3cret"))
 	res, err := report.Read(strings.NewReader(r.stdout))
 	if err != nil {
@@ -168,7 +168,7 @@ func TestOutputFlagsCheckedFirst(t *testing.T) {
 		{"--push", "ftp://job:s3cret@gateway:9091"},
 		{"--push", "http://job:s3cret@gateway:9091/?x=1"},
 	} {
-		r := etcdisk(t, append([]string{"run", "--dir", dir, "--duration", "1h"}, args...)...)
+		r := etcdisk(t, append([]string{"run", "--rate", "max", "--dir", dir, "--duration", "1h"}, args...)...)
 		if r.code != exitError || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || strings.Contains(r.stderr, "s3cret") {
 			t.Errorf("%v: exit %d, stderr %q; want 2, one line, no password", args, r.code, r.stderr)
 		}

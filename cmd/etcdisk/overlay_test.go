@@ -36,7 +36,7 @@ func TestRefusesOverlayOnTmpfs(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = unix.Unmount(merged, unix.MNT_DETACH) })
 
-	r := etcdisk(t, "run", "--dir", merged, "--ops", "10")
+	r := etcdisk(t, "run", "--rate", "max", "--dir", merged, "--ops", "10")
 	if r.code != 2 || !strings.Contains(r.stderr, "overlayfs whose upper layer") || !strings.Contains(r.stderr, "tmpfs") || !strings.Contains(r.stderr, "fsync is a no-op") {
 		t.Fatalf("exit %d, stderr %q; want 2 and the overlay-over-tmpfs reason", r.code, r.stderr)
 	}

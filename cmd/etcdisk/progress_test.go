@@ -15,7 +15,7 @@ import (
 // progress line appears (and is rewritten in place) before the report.
 func TestProgressOnTerminal(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(binary, "run", "--dir", dir, "--duration", "2500ms", "--warmup", "0s", "--backend=false")
+	cmd := exec.Command(binary, "run", "--rate", "max", "--dir", dir, "--duration", "2500ms", "--warmup", "0s", "--backend=false")
 	f, err := pty.Start(cmd)
 	if err != nil {
 		t.Skipf("no pseudo-terminal here: %v", err)
@@ -54,7 +54,7 @@ func TestProgressFollowsStderr(t *testing.T) {
 	}
 	defer ptmx.Close()
 	dir := t.TempDir()
-	cmd := exec.Command(binary, "run", "--dir", dir, "--duration", "2500ms", "--warmup", "0s", "--backend=false")
+	cmd := exec.Command(binary, "run", "--rate", "max", "--dir", dir, "--duration", "2500ms", "--warmup", "0s", "--backend=false")
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, tty
 	if err := cmd.Start(); err != nil {
@@ -84,15 +84,15 @@ func TestProgressFollowsStderr(t *testing.T) {
 func TestNoProgressWhenPiped(t *testing.T) {
 	dir := t.TempDir()
 	for _, args := range [][]string{
-		{"run", "--dir", dir, "--duration", "1500ms", "--warmup", "0s", "--backend=false"},
-		{"run", "--dir", dir, "--duration", "1500ms", "--warmup", "0s", "--backend=false", "--output", "json", "--progress", "always"},
+		{"run", "--rate", "max", "--dir", dir, "--duration", "1500ms", "--warmup", "0s", "--backend=false"},
+		{"run", "--rate", "max", "--dir", dir, "--duration", "1500ms", "--warmup", "0s", "--backend=false", "--output", "json", "--progress", "always"},
 	} {
 		r := etcdisk(t, args...)
 		if strings.Contains(r.stdout, "\x1b[K") || strings.Contains(r.stdout, "measuring ") {
 			t.Fatalf("progress on stdout with %v:\n%q", args, r.stdout)
 		}
 	}
-	r := etcdisk(t, "run", "--dir", dir, "--duration", "1500ms", "--warmup", "0s", "--backend=false", "--progress", "never")
+	r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--duration", "1500ms", "--warmup", "0s", "--backend=false", "--progress", "never")
 	if strings.Contains(r.stderr, "measuring") {
 		t.Fatalf("--progress never printed progress: %q", r.stderr)
 	}

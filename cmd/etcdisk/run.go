@@ -19,11 +19,15 @@ import (
 
 const runHelp = `Usage: etcdisk run [flags]
 
-Writes to the disk of --dir exactly as etcd's WAL does and judges the WAL
-fdatasync p99 against etcd's 10 ms target. It works in a folder of its own
-(etcdisk-run-*) inside --dir and removes it afterwards, also on errors and on
-Ctrl-C or any other terminating signal (SIGHUP, SIGTERM, SIGQUIT), after
-printing the partial report with INTERRUPTED first (--keep keeps the folder).
+Writes to the disk of --dir exactly as etcd's WAL and backend do, by default
+at etcdctl check perf's default load (150 puts/s through etcd's request
+path), and judges the WAL fdatasync p99 against etcd's 10 ms target and the
+backend commit p99 against 25 ms. The default 2 minutes give the backend,
+which commits every 100 ms, enough commits for a verdict. It works in a
+folder of its own (etcdisk-run-*) inside --dir and removes it afterwards,
+also on errors and on Ctrl-C or any other terminating signal (SIGHUP,
+SIGTERM, SIGQUIT), after printing the partial report with INTERRUPTED first
+(--keep keeps the folder).
 
 Workloads:
   wal   etcd's WAL write path: framed records with chained CRC-32C, 4 KiB page
@@ -33,23 +37,35 @@ Workloads:
         to put etcdisk next to the recipe everyone knows (one pass over the
         22 MiB file unless --duration or --ops is given)
 
-Load:
-  closed loop (default): the next Save starts when the previous one ends.
-  --rate R: open loop, proposals arrive on a schedule (--arrivals constant or
-        poisson); all proposals that arrived during a Save go into the next one
-        (raft's batching), and each proposal's latency (proposal_commit) runs
-        from its scheduled arrival to durable.
-  --grpc (on by default with --rate): each proposal is a real etcd Put (or
-        Txn) sent by an in-process client over loopback gRPC to an in-process
-        server that proposes it to etcd's raft library (a single-member
-        node driven as etcd drives it: raft decides what each Save holds)
-        and answers once it is durable and applied, so the run spends the
-        CPU etcd's request path spends: on a small machine a busy CPU delays
-        every fdatasync's wake-up, as it does in etcd. --grpc=false feeds
-        the WAL loop directly (disk cost only).
-  --value-size: each proposal carries a key (--key-size) and a value, wrapped
-        as etcd wraps a request (--request txn: a Kubernetes update, about
-        value + 3 x key + 45 bytes; put: etcdctl put). The kubernetes mix:` + "%s" + `
+Load (--load NAME, default s): open loop through etcd's request path.
+  Proposals arrive on a schedule (--arrivals constant or poisson); each is a real etcd Put (or
+  Txn) sent by one of the load's in-process clients (each with its own gRPC
+  connection and one request in flight, as etcdctl check perf's) over
+  loopback to an in-process server that proposes it to etcd's raft library
+  (a single-member node driven as etcd drives it: raft decides what each
+  Save holds, all that arrived during a Save goes into the next) and answers
+  once it is durable and applied to the backend. The run spends the CPU
+  etcd's request path spends: on a small machine a busy CPU delays every
+  fdatasync's wake-up, as it does in etcd. proposal_commit runs from each
+  proposal's scheduled arrival to its answer. The loads:
+%s
+  --rate R      the load's clients and sizes at R proposals/s
+  --rate max    the closed loop, a stress test: the next Save starts when the
+                previous one ended, each one 2,300-byte Save (the load's sizes
+                with --load), no request path; not what etcd sees
+  --grpc=false  feed the WAL loop directly at the rate (disk cost only)
+  --value-size, --key-size, --request override the load's sizes: a value
+        size, range or the kubernetes mix, wrapped as etcd wraps a request
+        (txn: a Kubernetes update, about value + 3 x key + 45 bytes; put:
+        etcdctl put). The kubernetes mix:` + "%s" + `
+
+Headroom (--find-limit without a neighbour): steps the proposal rate up from
+the load's (or --rate), doubling until a step does not pass, then bisecting 3
+times (each step a full --duration run after --warmup; an INCONCLUSIVE step
+runs once more), and reports the highest rate at which every judged p99 met
+its target and at least 90%% of the rate was achieved: "sustains 3,400 puts/s
+at p99 < 10ms (wal_fdatasync)", a number to compare between disks (etcdisk
+compare shows both).
 
 Backend (on by default with the wal workload, --backend=false turns it off):
   every entry is applied to a bbolt database in the same folder, with etcd's
@@ -113,10 +129,13 @@ Sizes (--entry-size, --segment-size, --value-size and bs=, size=, rate=):
   a fio job file means by it.
 
 Examples:
-  etcdisk run                                    # current directory, 2 s warm-up + 20 s
-  etcdisk run --dir /var/lib/etcd --duration 2m  # the disk etcd will use
-  etcdisk run --rate 150 --value-size 1KiB --request put  # like etcdctl check perf --load s
-  etcdisk run --rate 500 --arrivals poisson --value-size kubernetes
+  etcdisk run                                    # current directory, load s, 2 s warm-up + 2 min
+  etcdisk run --dir /var/lib/etcd                # the disk etcd will use
+  etcdisk run --load m                           # etcdctl check perf --load m: 1,000 puts/s
+  etcdisk run --load kubernetes --arrivals poisson
+  etcdisk run --rate 500 --value-size 4KiB       # load s's clients and keys at 500 puts/s
+  etcdisk run --find-limit --duration 10s        # headroom: the highest rate that passes
+  etcdisk run --rate max --duration 30s          # closed-loop stress test
   etcdisk run --output json > result.json        # one JSON document on stdout
   etcdisk run --out results/                     # result.json and every export
   etcdisk run --dir /var/lib/etcd --prom-file /var/lib/node_exporter/textfile/etcdisk.prom
@@ -141,6 +160,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		output   = "text"
 		progress = "auto"
 		outs     runOutputs
+		loadName = bench.DefaultLoad
+		rateMax  bool
 	)
 	fs := newFlagSet("run")
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory on the disk to measure")
@@ -148,8 +169,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringArrayVar(&cfg.DestroyData, "destroy-data", nil, "repeat a device path (--device or a neighbour's device=) to write over the data found on it; repeatable, one device each")
 	fs.Var(choiceValue{&cfg.Workload, []string{bench.WorkloadWAL, bench.WorkloadFio}}, "workload", "wal (etcd's WAL) or fio (fio's recipe)")
 	fs.Var(durationValue{&cfg.Duration, false}, "duration", "length of the measured phase, after --warmup")
-	fs.Int64Var(&cfg.Ops, "ops", 0, "stop after this many Saves (closed loop) or proposals (--rate)")
-	fs.Var(rateValue{&cfg.Rate}, "rate", "proposals per second, open loop (e.g. 500 or 500/s); default closed loop")
+	fs.Int64Var(&cfg.Ops, "ops", 0, "stop after this many proposals (or Saves, with --rate max)")
+	fs.StringVar(&loadName, "load", bench.DefaultLoad, "named load: "+strings.Join(bench.LoadNames(), ", ")+" (see Load above)")
+	fs.Var(runRateValue{&cfg.Rate, &rateMax}, "rate", "proposals per second with the load's clients and sizes (e.g. 500 or 500/s), or max: the closed loop")
+	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "clients of the request path, each with its own connection and one request in flight (default: the load's; 0: one connection, up to 4096 in flight, as calibrate's etcd client)")
 	fs.Var(choiceValue{&cfg.Arrivals, []string{bench.ArrivalsConstant, bench.ArrivalsPoisson}}, "arrivals", "arrival process with --rate")
 	fs.Var(sizeValue{&cfg.EntrySize}, "entry-size", "raft entry data size (default: one Save writes 2300 bytes)")
 	fs.StringVar(&cfg.ValueSize, "value-size", "", "model proposals: value size (1KiB), range (1KiB-8KiB) or mix (kubernetes)")
@@ -163,7 +186,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Scenario, "scenario", "", "named noisy-neighbour preset (see Scenarios above)")
 	fs.StringVar(&cfg.EtcdMetrics, "etcd-metrics", "", "live-safe mode: a live member's metrics URL; pause while its WAL fsync p99 is over --p99-target")
 	fs.BoolVar(&cfg.CompareSolo, "compare-solo", false, "run alone first, then with the neighbours, and report both with ratios")
-	fs.BoolVar(&cfg.FindLimit, "find-limit", false, "step the one neighbour's rate up to find the highest rate the WAL p99 survives")
+	fs.BoolVar(&cfg.FindLimit, "find-limit", false, "find the highest proposal rate every judged p99 survives (with a neighbour: that neighbour's highest rate)")
 	fs.Var(durationValue{&cfg.P99Target, false}, "p99-target", "WAL fdatasync p99 target")
 	fs.Var(durationValue{&cfg.BackendP99Target, false}, "backend-p99-target", "backend commit p99 target")
 	fs.Var(durationValue{&cfg.Warmup, true}, "warmup", "warm-up before measuring, excluded from the results")
@@ -174,7 +197,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	segSize := int(cfg.SegmentSize)
 	fs.Var(sizeValue{&segSize}, "segment-size", "WAL segment size (etcd: 64000000)")
 	fs.Var(durationValue{&cfg.StallThreshold, false}, "stall-threshold", "report an fdatasync in flight longer than this (etcd's heartbeat interval)")
-	if ok, code := parseFlags(fs, args, fmt.Sprintf(runHelp, bench.KubernetesMixHelp(), scenarioHelp()), stdout, stderr); !ok {
+	if ok, code := parseFlags(fs, args, fmt.Sprintf(runHelp, loadHelp(), bench.KubernetesMixHelp(), scenarioHelp()), stdout, stderr); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -184,8 +207,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.Changed("entry-size") && cfg.EntrySize == 0 {
 		return usageError(stderr, "run", "--entry-size must be at least 1 byte (leave it out for the default)")
 	}
+	if err := resolveLoad(fs, &cfg, loadName, rateMax); err != nil {
+		return usageError(stderr, "run", err.Error())
+	}
 	if fs.Changed("grpc") && cfg.GRPC && (cfg.Rate == 0 || cfg.Workload != bench.WorkloadWAL) {
-		return usageError(stderr, "run", "--grpc needs --rate and the wal workload: a closed loop has no clients")
+		return usageError(stderr, "run", "--grpc needs an open loop (not --rate max) and the wal workload: a closed loop has no clients")
 	}
 	if cfg.Device != "" && !fs.Changed("backend") {
 		cfg.Backend = false // bbolt needs a file system

@@ -65,7 +65,7 @@ func du(dir string) int64 {
 // startRun starts etcdisk run in the background; the test stops it.
 func startRun(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"run", "--duration", "120s", "--warmup", "0s", "--backend=false", "--output", "json"}, args...)...)
+	cmd := exec.Command(binary, append([]string{"run", "--rate", "max", "--duration", "120s", "--warmup", "0s", "--backend=false", "--output", "json"}, args...)...)
 	var se bytes.Buffer
 	cmd.Stderr = &se
 	if err := cmd.Start(); err != nil {
@@ -109,7 +109,7 @@ func TestKilledRunIsFoundAndCleaned(t *testing.T) {
 	cmd.Wait()
 	pid := cmd.Process.Pid
 
-	r := etcdisk(t, "run", "--dir", dir, "--ops", "50", "--warmup", "0s", "--backend=false")
+	r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--ops", "50", "--warmup", "0s", "--backend=false")
 	if r.code == 2 {
 		t.Fatalf("run after the kill: exit 2: %s", r.stderr)
 	}
@@ -181,7 +181,7 @@ func TestSecondRunInSameDirRefuses(t *testing.T) {
 	dir := t.TempDir()
 	first, se := startRun(t, "--dir", dir)
 	waitForFolder(t, dir, 0, first, se)
-	r := etcdisk(t, "run", "--dir", dir, "--ops", "10", "--warmup", "0s")
+	r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--ops", "10", "--warmup", "0s")
 	want := fmt.Sprintf("another etcdisk run (pid %d) is measuring this disk", first.Process.Pid)
 	if r.code != 2 || !strings.Contains(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {
 		t.Fatalf("second run: exit %d, stderr %q, stdout %q; want exit 2 and %q", r.code, r.stderr, r.stdout, want)
@@ -202,7 +202,7 @@ func TestNewlineInDirIsQuoted(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	r := etcdisk(t, "run", "--dir", dir, "--ops", "50", "--warmup", "0s", "--backend=false", "--out", out)
+	r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--ops", "50", "--warmup", "0s", "--backend=false", "--out", out)
 	if r.code == 2 {
 		t.Fatalf("exit 2: %s", r.stderr)
 	}

@@ -59,7 +59,7 @@ func TestMetricsURLPasswordNeverShown(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, out := t.TempDir(), t.TempDir()
-			r := etcdisk(t, "run", "--dir", dir, "--duration", "3s", "--warmup", "0s", "--backend=false",
+			r := etcdisk(t, "run", "--rate", "max", "--dir", dir, "--duration", "3s", "--warmup", "0s", "--backend=false",
 				"--etcd-metrics", tc.url, "--out", out)
 			shown := map[string]string{"stdout": r.stdout, "stderr": r.stderr}
 			filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {

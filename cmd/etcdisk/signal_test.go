@@ -106,7 +106,7 @@ func TestEverySignalEndsARunTheSameWay(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
-			s := start(t, nil, "run", "--dir", dir, "--duration", "60s", "--warmup", "0s")
+			s := start(t, nil, "run", "--rate", "max", "--dir", dir, "--duration", "60s", "--warmup", "0s")
 			waitRunFolder(t, s, dir)
 			time.Sleep(time.Second) // some Saves to report
 			if code := s.signal(t, sig, 15*time.Second); code != 2 {

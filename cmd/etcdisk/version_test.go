@@ -67,7 +67,7 @@ func TestMakeBuildStampsVersion(t *testing.T) {
 // and its text report's Host line shows it.
 func assertResultRevision(t *testing.T, bin, head string) {
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "run", "--dir", dir, "--ops", "20", "--warmup", "0s", "--backend=false", "--out", dir, "--output", "json")
+	cmd := exec.Command(bin, "run", "--rate", "max", "--dir", dir, "--ops", "20", "--warmup", "0s", "--backend=false", "--out", dir, "--output", "json")
 	stdout, err := cmd.Output()
 	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() == exitError {
 		t.Fatalf("run: %v", err)

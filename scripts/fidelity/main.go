@@ -63,8 +63,10 @@ func cpuTime(ru *syscall.Rusage) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// defaultModelArgs drive the model as calibrate drives etcd: 32-byte keys
+// from one client connection with up to 4096 puts in flight.
 const defaultModelArgs = "run --workload wal --dir {dir} --rate {rate} --value-size {value} --request put " +
-	"--duration {duration} --warmup {warmup} --output json --progress never"
+	"--key-size 32 --clients 0 --duration {duration} --warmup {warmup} --output json --progress never"
 
 type options struct {
 	dir, bin, modelArgs string
