@@ -72,7 +72,7 @@ func (r *renderFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&r.o.Namespace, "namespace", fleet.Namespace, "namespace of the Job (created, Pod Security level privileged)")
 	fs.StringVar(&r.o.Image, "image", fleet.Image, "etcdisk image the nodes pull")
 	fs.StringVar(&r.o.Dir, "dir", fleet.HostDir, "candidate directory on every node (on the disk etcd uses)")
-	fs.StringVar(&r.o.Duration, "duration", "", "etcdisk run --duration (default 60s)")
+	fs.StringVar(&r.o.Duration, "duration", "", "etcdisk run --duration (default 2m: enough time blocks to judge the backend too)")
 	fs.StringArrayVar(&r.tolerations, "toleration", nil, "also tolerate the taint KEY[=VALUE][:EFFECT] (repeatable; control-plane and etcd-role taints are tolerated already)")
 	fs.BoolVar(&r.o.OpenShift, "openshift", false, "OpenShift: a service account allowed the privileged SCC, SELinux type spc_t")
 	fs.StringVar(&r.o.TextfileDir, "textfile-dir", "", "node_exporter's textfile directory on the nodes: etcdisk writes etcdisk.prom there")

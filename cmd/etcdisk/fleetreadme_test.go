@@ -80,7 +80,7 @@ func TestReadmeFleet(t *testing.T) {
 			t.Errorf("names %s, which does not exist", p)
 		}
 	}
-	for _, want := range []string{"`" + fleet.HostDir + "`", fleet.Image, "namespace `" + fleet.Namespace + "`", "for 60s:"} {
+	for _, want := range []string{"`" + fleet.HostDir + "`", fleet.Image, "namespace `" + fleet.Namespace + "`", "for 2m:"} {
 		if !strings.Contains(sec, want) {
 			t.Errorf("does not say %s", want)
 		}
