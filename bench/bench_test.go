@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etcdisk/etcdisk/wal/vfs"
+	"github.com/etcdisk/etcdisk/wal/vfs/vfstest"
 )
 
 // BenchmarkSaveOverhead is etcdisk's own cost per Save on the measured path:
@@ -23,7 +23,7 @@ func BenchmarkSaveOverhead(b *testing.B) {
 			cfg.Backend = false
 			cfg.Dir = b.TempDir()
 			rec := newRecorder(time.Second, nil)
-			l, err := newWALLoad(cfg, vfs.NopFS{}, cfg.Dir, rec)
+			l, err := newWALLoad(cfg, vfstest.NopFS{}, cfg.Dir, rec)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -49,7 +49,7 @@ func TestSaveOverheadAllocs(t *testing.T) {
 	cfg.Backend = false
 	cfg.Dir = t.TempDir()
 	rec := newRecorder(time.Second, nil)
-	l, err := newWALLoad(cfg, vfs.NopFS{}, cfg.Dir, rec)
+	l, err := newWALLoad(cfg, vfstest.NopFS{}, cfg.Dir, rec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -156,7 +156,3 @@ func (s *neighborSet) stop() ([]report.Neighbor, error) {
 	}
 	return out, errors.Join(errs...)
 }
-
-// neighborSettle is how long neighbours run before the measured phase
-// starts when there is no warm-up, so the first second is already loaded.
-const neighborSettle = 500 * time.Millisecond

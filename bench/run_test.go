@@ -20,6 +20,7 @@ import (
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal/vfs"
 	"github.com/etcdisk/etcdisk/wal/vfs/errorfs"
+	"github.com/etcdisk/etcdisk/wal/vfs/vfstest"
 )
 
 // testConfig is a short closed-loop run without the backend: the tests
@@ -261,7 +262,7 @@ func TestRunFio(t *testing.T) {
 	cfg.Workload = WorkloadFio
 	cfg.Ops = 0
 	cfg.Duration = 0
-	rec := vfs.NewRecorder(vfs.Default)
+	rec := vfstest.NewRecorder(vfs.Default)
 	cfg.FS = rec
 	res, err := Run(context.Background(), cfg)
 	if err != nil {

@@ -2,7 +2,7 @@
 # neighbor-vs-fio.sh: does etcdisk's noisy-neighbour generator keep up with fio?
 #
 # Runs the same two patterns with etcdisk's generator (bench/neighbor, through
-# the small bench/neighbor/cmd/neighbor-load program) and with fio, alternating
+# the small cmd/neighbor-load program) and with fio, alternating
 # RUNS times per pattern (the order flips every round so neither tool always
 # runs first; all rounds of a pattern run together, each after a sync and a
 # pause, so a random-write run never follows a sequential one), and prints
@@ -115,7 +115,7 @@ case $fstype in
 tmpfs | ramfs) die "$dir is on $fstype: direct I/O and syncs mean nothing there; pass a directory on a disk" ;;
 esac
 
-(cd "$repo" && go build -o "$tools/neighbor-load" ./bench/neighbor/cmd/neighbor-load)
+(cd "$repo" && go build -o "$tools/neighbor-load" ./cmd/neighbor-load)
 
 # etcdisk MB/s (10^6 bytes/s) of a spec.
 run_etcdisk() {

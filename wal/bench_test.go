@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etcdisk/etcdisk/wal/vfs"
+	"github.com/etcdisk/etcdisk/wal/vfs/vfstest"
 )
 
 // atomicObserver is what a real observer costs: a store of the start time
@@ -45,7 +45,7 @@ func benchSave(b *testing.B, w *WAL, saveBytes int) {
 // CRC, page writer, observer calls, on the no-op FS (default segment size,
 // so cuts happen every ~27,000 saves as they would on a disk).
 func BenchmarkSave(b *testing.B) {
-	w, err := Create("/nop/wal", Options{FS: vfs.NopFS{}, Observer: &atomicObserver{}, KeepSegments: -1})
+	w, err := Create("/nop/wal", Options{FS: vfstest.NopFS{}, Observer: &atomicObserver{}, KeepSegments: -1})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -112,16 +112,6 @@ func putHardState(b []byte, s *HardState) {
 // snapshotZero is walpb.Snapshot{Index: 0, Term: 0} as Create writes it.
 var snapshotZero = []byte{tagVarint1, 0, tagVarint2, 0}
 
-// recordSize is the size of a walpb.Record of type typ whose crc is crc and
-// whose Data has n bytes (present unless hasData is false).
-func recordSize(typ int64, crc uint32, n int, hasData bool) int {
-	r := 1 + varintLen(uint64(typ)) + 1 + varintLen(uint64(crc))
-	if hasData {
-		r += 1 + varintLen(uint64(n)) + n
-	}
-	return r
-}
-
 // encoder frames records into a pageWriter, as etcd's encoder: the CRC-32C
 // rolls over every record's Data, each record goes to the page writer as
 // two writes (the 8-byte length word, then the record and its padding).

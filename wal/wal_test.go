@@ -13,13 +13,14 @@ import (
 
 	"github.com/etcdisk/etcdisk/wal/vfs"
 	"github.com/etcdisk/etcdisk/wal/vfs/errorfs"
+	"github.com/etcdisk/etcdisk/wal/vfs/vfstest"
 	etcdwal "go.etcd.io/etcd/server/v3/storage/wal"
 	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
 )
 
 // isPipelineOp tells the segment pipeline's operations (it creates, locks,
 // preallocates and finally removes {0,1}.tmp) from Save's.
-func isPipelineOp(o vfs.RecordedOp) bool {
+func isPipelineOp(o vfstest.RecordedOp) bool {
 	if !strings.HasSuffix(o.Path, ".tmp") {
 		return false
 	}
@@ -31,7 +32,7 @@ func isPipelineOp(o vfs.RecordedOp) bool {
 }
 
 // mainOps renders the recorded non-pipeline ops with paths made relative.
-func mainOps(rec *vfs.Recorder, root string) []string {
+func mainOps(rec *vfstest.Recorder, root string) []string {
 	var out []string
 	for _, o := range rec.Ops() {
 		if isPipelineOp(o) {
@@ -59,7 +60,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func pipelineReady(rec *vfs.Recorder, n int) func() bool {
+func pipelineReady(rec *vfstest.Recorder, n int) func() bool {
 	return func() bool {
 		c := 0
 		for _, o := range rec.Ops() {
@@ -76,7 +77,7 @@ func pipelineReady(rec *vfs.Recorder, n int) func() bool {
 func TestSyscallSequence(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "wal")
-	rec := vfs.NewRecorder(vfs.Default)
+	rec := vfstest.NewRecorder(vfs.Default)
 	const seg = 8192
 	w, err := Create(dir, Options{FS: rec, SegmentSize: seg, Metadata: []byte("m"), KeepSegments: -1})
 	if err != nil {
@@ -255,7 +256,7 @@ func (r *recObserver) reset() {
 
 func TestObserverSeesEverySyscall(t *testing.T) {
 	obs := &recObserver{}
-	rec := vfs.NewRecorder(vfs.NopFS{})
+	rec := vfstest.NewRecorder(vfstest.NopFS{})
 	w, err := Create("/nop/wal", Options{FS: rec, Observer: obs, SegmentSize: 8192, KeepSegments: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -299,7 +300,7 @@ func TestObserverSeesEverySyscall(t *testing.T) {
 }
 
 func TestSaveAllocatesNothing(t *testing.T) {
-	w, err := Create("/nop/wal", Options{FS: vfs.NopFS{}, Observer: &countObserver{}, SegmentSize: 1 << 40, KeepSegments: -1})
+	w, err := Create("/nop/wal", Options{FS: vfstest.NopFS{}, Observer: &countObserver{}, SegmentSize: 1 << 40, KeepSegments: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +326,7 @@ func (c *countObserver) Done(op Op, _ time.Duration, _ error) { c.n[op]++ }
 
 func TestSaveReportsInjectedFdatasyncError(t *testing.T) {
 	obs := &recObserver{}
-	fs := errorfs.Wrap(vfs.NopFS{}, errorfs.OnKind(errorfs.EveryNth(3, errorfs.Error(errorfs.EIO)), vfs.OpFdatasync))
+	fs := errorfs.Wrap(vfstest.NopFS{}, errorfs.OnKind(errorfs.EveryNth(3, errorfs.Error(errorfs.EIO)), vfs.OpFdatasync))
 	// Create's fdatasync is the 1st.
 	w, err := Create("/nop/wal", Options{FS: fs, Observer: obs, KeepSegments: -1})
 	if err != nil {
@@ -357,7 +358,7 @@ func TestSaveReportsInjectedFdatasyncError(t *testing.T) {
 // segment is sized with ftruncate, as etcd does, and stays readable by etcd.
 func TestPreallocateFallsBackToTruncate(t *testing.T) {
 	setEtcdSegmentSize(t, 64*1024)
-	rec := vfs.NewRecorder(errorfs.Wrap(vfs.Default,
+	rec := vfstest.NewRecorder(errorfs.Wrap(vfs.Default,
 		errorfs.OnKind(errorfs.Error(fmt.Errorf("test: %w", vfs.ErrNotSupported)), vfs.OpFallocate)))
 	dir := filepath.Join(t.TempDir(), "wal")
 	w, err := Create(dir, Options{FS: rec, SegmentSize: 64 * 1024, KeepSegments: -1})

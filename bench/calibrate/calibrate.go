@@ -34,6 +34,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/etcdisk/etcdisk/bench/runfolder"
+	"github.com/etcdisk/etcdisk/internal/etcdbuckets"
 )
 
 // Defaults: the load of `etcdctl check perf --load s` with 1 KiB values.
@@ -49,11 +50,14 @@ const (
 
 // etcd's metric names.
 const (
-	MetricWALFsync      = "etcd_disk_wal_fsync_duration_seconds"
-	MetricBackendCommit = "etcd_disk_backend_commit_duration_seconds"
-	MetricWALWriteBytes = "etcd_disk_wal_write_bytes_total"
-	MetricDBSize        = "etcd_mvcc_db_total_size_in_bytes"
+	MetricWALFsync      = etcdbuckets.MetricWALFsync
+	MetricBackendCommit = etcdbuckets.MetricBackendCommit
+	MetricWALWriteBytes = etcdbuckets.MetricWALWriteBytes
+	MetricDBSize        = etcdbuckets.MetricDBSize
 )
+
+// Bucket is one cumulative bucket of a Prometheus histogram.
+type Bucket = etcdbuckets.Bucket
 
 // Config of a calibration. Zero values mean the defaults above, except
 // Warmup: 0 means none (DefaultWarmup is what a command line should offer).
@@ -99,7 +103,7 @@ type Metric struct {
 
 // Quantile interpolates the q-quantile (0..1) from the buckets.
 func (m Metric) Quantile(q float64) time.Duration {
-	return seconds(BucketQuantile(q, m.Buckets))
+	return seconds(etcdbuckets.Quantile(q, m.Buckets))
 }
 
 // Result of a calibration.
@@ -540,4 +544,13 @@ func (b *syncBuffer) tail() string {
 		lines = lines[len(lines)-5:]
 	}
 	return "\netcd log:\n" + strings.Join(lines, "\n")
+}
+
+// seconds converts a quantile in seconds to a Duration; NaN and infinities
+// become 0.
+func seconds(s float64) time.Duration {
+	if math.IsNaN(s) || math.IsInf(s, 0) {
+		return 0
+	}
+	return time.Duration(s * float64(time.Second))
 }

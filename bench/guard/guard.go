@@ -17,7 +17,6 @@
 package guard
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -27,6 +26,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/etcdisk/etcdisk/internal/procfs"
 )
 
 // Kind classifies a finding.
@@ -275,12 +276,12 @@ func (o Options) Inspect(dev string) (Findings, error) {
 			id := readTrim(filepath.Join(d, "dev"))
 			ids[id] = e.Name()
 			f.Items = append(f.Items, Finding{Kind: KindPartition, What: fmt.Sprintf("partition %s (%s)", e.Name(), id)})
-			for _, h := range readDirNames(filepath.Join(d, "holders")) {
+			for _, h := range procfs.Holders(d) {
 				f.Items = append(f.Items, Finding{Kind: KindHolder, What: fmt.Sprintf("partition %s is held by %s%s", e.Name(), h, holderKind(o.Sys, h))})
 			}
 		}
 	}
-	for _, h := range readDirNames(filepath.Join(sys, "holders")) {
+	for _, h := range procfs.Holders(sys) {
 		f.Items = append(f.Items, Finding{Kind: KindHolder, What: fmt.Sprintf("held by %s%s", h, holderKind(o.Sys, h))})
 	}
 	f.Items = append(f.Items, mounts(filepath.Join(o.Proc, "self", "mountinfo"), ids)...)
@@ -337,89 +338,33 @@ func readTrim(p string) string {
 	return strings.TrimSpace(string(b))
 }
 
-func readDirNames(p string) []string {
-	ents, err := os.ReadDir(p)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range ents {
-		out = append(out, e.Name())
-	}
-	return out
-}
-
 // mounts finds mounts of any of ids ("maj:min" -> name) in mountinfo.
 func mounts(path string, ids map[string]string) []Finding {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer fh.Close()
+	ms, _ := procfs.ReadMountinfo(path)
 	var out []Finding
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		// 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
+	for _, m := range ms {
+		if name, ok := ids[m.MajorMinor]; ok {
+			out = append(out, Finding{Kind: KindMounted, What: fmt.Sprintf("%s is mounted on %s (%s)", name, m.Point, m.FSType)})
 		}
-		name, ok := ids[fields[2]]
-		if !ok {
-			continue
-		}
-		fstype := ""
-		for i, s := range fields {
-			if s == "-" && i+1 < len(fields) {
-				fstype = fields[i+1]
-				break
-			}
-		}
-		out = append(out, Finding{Kind: KindMounted, What: fmt.Sprintf("%s is mounted on %s (%s)", name, unescape(fields[4]), fstype)})
 	}
 	return out
-}
-
-// unescape decodes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var c byte
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
-				b.WriteByte(c)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // swaps finds active swap areas on any of ids in /proc/swaps.
 func swaps(path string, ids map[string]string) []Finding {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
+	sws, _ := procfs.ReadSwaps(path)
 	var out []Finding
-	for _, line := range strings.Split(string(b), "\n")[1:] {
-		fields := strings.Fields(line)
-		if len(fields) < 2 || fields[1] != "partition" {
+	for _, sw := range sws {
+		if sw.Type != "partition" {
 			continue
 		}
 		var st unix.Stat_t
-		if unix.Stat(unescape(fields[0]), &st) != nil {
+		if unix.Stat(sw.Filename, &st) != nil {
 			continue
 		}
 		id := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
 		if name, ok := ids[id]; ok {
-			out = append(out, Finding{Kind: KindSwap, What: fmt.Sprintf("%s is active swap (%s)", name, fields[0])})
+			out = append(out, Finding{Kind: KindSwap, What: fmt.Sprintf("%s is active swap (%s)", name, sw.Filename)})
 		}
 	}
 	return out

@@ -46,7 +46,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/etcdisk/etcdisk/bench/calibrate"
+	"github.com/etcdisk/etcdisk/internal/etcdbuckets"
 )
 
 // Defaults.
@@ -56,7 +56,7 @@ const (
 	DefaultWindow    = 5 * time.Second
 	DefaultInterval  = time.Second
 	// DefaultMetric is the member's WAL fsync histogram.
-	DefaultMetric = calibrate.MetricWALFsync
+	DefaultMetric = etcdbuckets.MetricWALFsync
 )
 
 // maxBody bounds a scrape: an etcd member's /metrics is a few hundred KB.
@@ -125,7 +125,7 @@ type Sample struct {
 // snapshot is one scrape: cumulative buckets at a time.
 type snapshot struct {
 	at      time.Time
-	buckets []calibrate.Bucket
+	buckets []etcdbuckets.Bucket
 	count   uint64
 }
 
@@ -319,7 +319,7 @@ func (w *Watcher) add(snap snapshot) Sample {
 	base := w.history[0]
 	s := Sample{At: snap.at, Span: snap.at.Sub(base.at), Count: snap.count - base.count}
 	if s.Count > 0 {
-		q := calibrate.BucketQuantile(0.99, deltaBuckets(base.buckets, snap.buckets))
+		q := etcdbuckets.Quantile(0.99, deltaBuckets(base.buckets, snap.buckets))
 		if !math.IsNaN(q) && !math.IsInf(q, 0) && q > 0 {
 			s.P99 = time.Duration(math.Round(q * float64(time.Second)))
 		}
@@ -367,8 +367,8 @@ func reset(prev, cur snapshot) bool {
 }
 
 // deltaBuckets subtracts base from cur bucket by bucket (same bounds).
-func deltaBuckets(base, cur []calibrate.Bucket) []calibrate.Bucket {
-	out := make([]calibrate.Bucket, len(cur))
+func deltaBuckets(base, cur []etcdbuckets.Bucket) []etcdbuckets.Bucket {
+	out := make([]etcdbuckets.Bucket, len(cur))
 	for i, b := range cur {
 		out[i] = b
 		for _, o := range base {
@@ -505,5 +505,5 @@ func add(s *snapshot, idx map[float64]int, le float64, n uint64) {
 		return
 	}
 	idx[le] = len(s.buckets)
-	s.buckets = append(s.buckets, calibrate.Bucket{UpperBound: le, Count: n})
+	s.buckets = append(s.buckets, etcdbuckets.Bucket{UpperBound: le, Count: n})
 }

@@ -168,12 +168,6 @@ func prepare(ctx context.Context, spec Spec, opt Options) (*Neighbor, error) {
 	return n, nil
 }
 
-// Spec returns the neighbour's spec.
-func (n *Neighbor) Spec() Spec { return n.spec }
-
-// Path returns the file or device the neighbour uses.
-func (n *Neighbor) Path() string { return n.path }
-
 func (n *Neighbor) now() time.Time {
 	if n.opt.Clock != nil {
 		return n.opt.Clock.Now()

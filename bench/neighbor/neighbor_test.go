@@ -16,11 +16,12 @@ import (
 	"github.com/etcdisk/etcdisk/internal/syscallloop"
 	"github.com/etcdisk/etcdisk/wal/vfs"
 	"github.com/etcdisk/etcdisk/wal/vfs/errorfs"
+	"github.com/etcdisk/etcdisk/wal/vfs/vfstest"
 )
 
 // fakeClock is a virtual clock that advances only when every worker sleeps:
 // it then jumps to the earliest wake-up. With a file system whose
-// operations take no time (vfs.NopFS), a run is a deterministic sequence of
+// operations take no time (vfstest.NopFS), a run is a deterministic sequence of
 // virtual instants. Once the next wake-up would pass end, it cancels the
 // run instead.
 type fakeClock struct {
@@ -127,7 +128,7 @@ func runVirtual(t *testing.T, spec string, fs vfs.FS, runFor time.Duration, opt 
 
 func TestRateBytes(t *testing.T) {
 	// 10 MiB/s of 1 MiB writes by 4 workers for 60 virtual seconds.
-	n, err, _ := runVirtual(t, "seqwrite,bs=1MiB,qd=4,rate=10MiB", vfs.NopFS{}, 60*time.Second, Options{})
+	n, err, _ := runVirtual(t, "seqwrite,bs=1MiB,qd=4,rate=10MiB", vfstest.NopFS{}, 60*time.Second, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestRateBytes(t *testing.T) {
 }
 
 func TestRateIOPS(t *testing.T) {
-	n, err, at := runVirtual(t, "randwrite,bs=4KiB,qd=16,iops=250", vfs.NopFS{}, 10*time.Second, Options{})
+	n, err, at := runVirtual(t, "randwrite,bs=4KiB,qd=16,iops=250", vfstest.NopFS{}, 10*time.Second, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestRateIOPS(t *testing.T) {
 
 func TestBurstSchedule(t *testing.T) {
 	// 100 IOPS, 2 s delay, 5 s on, 10 s off, for 40 s: on in [2,7), [17,22), [32,37).
-	n, err, at := runVirtual(t, "seqwrite,bs=4KiB,size=1MiB,iops=100,start=2s,on=5s,off=10s", vfs.NopFS{}, 40*time.Second, Options{})
+	n, err, at := runVirtual(t, "seqwrite,bs=4KiB,size=1MiB,iops=100,start=2s,on=5s,off=10s", vfstest.NopFS{}, 40*time.Second, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func TestActive(t *testing.T) {
 	defer cancel()
 	clk := newFakeClock(1, time.Hour, cancel)
 	s, _ := Parse("seqwrite,bs=4KiB,size=64KiB,start=10s")
-	n, err := Start(ctx, s, Options{FS: vfs.NopFS{}, Dir: "d", Clock: clk})
+	n, err := Start(ctx, s, Options{FS: vfstest.NopFS{}, Dir: "d", Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestActive(t *testing.T) {
 		t.Error("active during the start delay")
 	}
 	s2, _ := Parse("seqwrite,bs=4KiB,size=64KiB,iops=1")
-	n2, err := Start(ctx, s2, Options{FS: vfs.NopFS{}, Dir: "d", Clock: newFakeClock(1, time.Hour, cancel)})
+	n2, err := Start(ctx, s2, Options{FS: vfstest.NopFS{}, Dir: "d", Clock: newFakeClock(1, time.Hour, cancel)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,8 +224,8 @@ func TestActive(t *testing.T) {
 }
 
 // ops returns the recorded operations of kind k on the neighbour's file.
-func opsOf(rec *vfs.Recorder, kinds ...vfs.OpKind) []vfs.RecordedOp {
-	var out []vfs.RecordedOp
+func opsOf(rec *vfstest.Recorder, kinds ...vfs.OpKind) []vfstest.RecordedOp {
+	var out []vfstest.RecordedOp
 	for _, o := range rec.Ops() {
 		if slices.Contains(kinds, o.Kind) {
 			out = append(out, o)
@@ -234,7 +235,7 @@ func opsOf(rec *vfs.Recorder, kinds ...vfs.OpKind) []vfs.RecordedOp {
 }
 
 func TestSeqWritePattern(t *testing.T) {
-	rec := vfs.NewRecorder(nil)
+	rec := vfstest.NewRecorder(nil)
 	_, err, _ := runVirtual(t, "seqwrite,bs=4KiB,size=66KiB,direct,iops=100", rec, time.Second, Options{Name: "n0"})
 	if err != nil {
 		t.Fatal(err)
@@ -273,7 +274,7 @@ func TestSeqWritePattern(t *testing.T) {
 }
 
 func TestRandWritePattern(t *testing.T) {
-	rec := vfs.NewRecorder(nil)
+	rec := vfstest.NewRecorder(nil)
 	_, err, _ := runVirtual(t, "randwrite,bs=16KiB,size=1MiB,qd=4,direct,iops=1000", rec, time.Second, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -307,7 +308,7 @@ func TestRandWritePattern(t *testing.T) {
 // 4,096-byte blocks (fio's k), not 4,000-byte ones, at 4 KiB-aligned offsets
 // inside a region of size=1m = 1 MiB.
 func TestFioSizes(t *testing.T) {
-	rec := vfs.NewRecorder(nil)
+	rec := vfstest.NewRecorder(nil)
 	_, err, _ := runVirtual(t, "randwrite,bs=4k,size=1m,numjobs=2,iops=200", rec, time.Second, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -330,9 +331,9 @@ func TestFioSizes(t *testing.T) {
 // afterLayout checks that ops begin with a layout of size bytes (1 MiB
 // writes covering the region in order, then fdatasync) and returns the ops
 // after it.
-func afterLayout(t *testing.T, ops []vfs.RecordedOp, size int64) []vfs.RecordedOp {
+func afterLayout(t *testing.T, ops []vfstest.RecordedOp, size int64) []vfstest.RecordedOp {
 	t.Helper()
-	op := func(i int) vfs.RecordedOp {
+	op := func(i int) vfstest.RecordedOp {
 		if i == len(ops) {
 			t.Fatalf("ops end after %d, in the layout", i)
 		}
@@ -355,7 +356,7 @@ func afterLayout(t *testing.T, ops []vfs.RecordedOp, size int64) []vfs.RecordedO
 func TestPrefill(t *testing.T) {
 	for _, kind := range []string{"seqwrite", "randwrite"} {
 		t.Run(kind, func(t *testing.T) {
-			rec := vfs.NewRecorder(nil)
+			rec := vfstest.NewRecorder(nil)
 			_, err, _ := runVirtual(t, kind+",bs=16KiB,size=3MiB,qd=2,direct,iops=100,prefill", rec, time.Second, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -379,7 +380,7 @@ func TestPrefill(t *testing.T) {
 func TestReadPatterns(t *testing.T) {
 	for _, kind := range []string{"randread", "seqread"} {
 		t.Run(kind, func(t *testing.T) {
-			rec := vfs.NewRecorder(nil)
+			rec := vfstest.NewRecorder(nil)
 			_, err, _ := runVirtual(t, kind+",bs=64KiB,size=3MiB,qd=2,iops=100", rec, time.Second, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -407,7 +408,7 @@ func TestReadPatterns(t *testing.T) {
 }
 
 func TestFsyncCadence(t *testing.T) {
-	rec := vfs.NewRecorder(nil)
+	rec := vfstest.NewRecorder(nil)
 	_, err, _ := runVirtual(t, "fsync,bs=2300,size=1MiB,sync-every=3,iops=90", rec, time.Second, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -433,7 +434,7 @@ func TestFsyncCadence(t *testing.T) {
 }
 
 func TestWritebackPattern(t *testing.T) {
-	rec := vfs.NewRecorder(nil)
+	rec := vfstest.NewRecorder(nil)
 	_, err, _ := runVirtual(t, "writeback,rate=40MiB", rec, 2*time.Second, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -457,7 +458,7 @@ func TestWritebackPattern(t *testing.T) {
 }
 
 func TestTrimPattern(t *testing.T) {
-	rec := vfs.NewRecorder(nil)
+	rec := vfstest.NewRecorder(nil)
 	var mu sync.Mutex
 	var seq []string
 	opt := Options{discard: func(f vfs.File, off, length int64) error {
@@ -490,7 +491,7 @@ func TestTrimPattern(t *testing.T) {
 func itoa(v int64) string { return string(rune('0' + v)) }
 
 func TestTrimNotSupported(t *testing.T) {
-	rec := vfs.NewRecorder(nil)
+	rec := vfstest.NewRecorder(nil)
 	s, _ := Parse("trim,size=4MiB")
 	_, err := Start(context.Background(), s, Options{FS: rec, Dir: "d", discard: func(vfs.File, int64, int64) error {
 		return errors.Join(vfs.ErrNotSupported, syscall.EOPNOTSUPP)
@@ -505,7 +506,7 @@ func TestTrimNotSupported(t *testing.T) {
 
 func TestErrorsCountedAndSurfaced(t *testing.T) {
 	// Every third pwrite fails with EIO.
-	fs := errorfs.Wrap(vfs.NewRecorder(nil), errorfs.OnKind(errorfs.EveryNth(3, errorfs.Error(errorfs.EIO)), vfs.OpWriteAt))
+	fs := errorfs.Wrap(vfstest.NewRecorder(nil), errorfs.OnKind(errorfs.EveryNth(3, errorfs.Error(errorfs.EIO)), vfs.OpWriteAt))
 	n, err, _ := runVirtual(t, "seqwrite,bs=4KiB,size=1MiB,iops=100", fs, 3*time.Second, Options{})
 	if !errors.Is(err, syscall.EIO) {
 		t.Fatalf("Stop = %v, want the first EIO", err)
@@ -653,7 +654,7 @@ func TestStepAllocatesNothing(t *testing.T) {
 		"trim,bs=4KiB,size=64KiB",
 	} {
 		s, _ := Parse(spec)
-		n, err := prepare(context.Background(), s, Options{FS: vfs.NopFS{}, Dir: "d", Observe: func(time.Duration) {},
+		n, err := prepare(context.Background(), s, Options{FS: vfstest.NopFS{}, Dir: "d", Observe: func(time.Duration) {},
 			discard: func(vfs.File, int64, int64) error { return nil }})
 		if err != nil {
 			t.Fatal(err)
@@ -671,7 +672,7 @@ func TestStepAllocatesNothing(t *testing.T) {
 // own half of the region, as fio's numjobs=2 with offset_increment does, so
 // the neighbour is two sequential writers, not one stream split in two.
 func TestSeqWriteStreamsPerWorker(t *testing.T) {
-	rec := vfs.NewRecorder(nil)
+	rec := vfstest.NewRecorder(nil)
 	_, err, _ := runVirtual(t, "seqwrite,bs=4KiB,size=64KiB,qd=2,iops=100", rec, time.Second, Options{Name: "n0"})
 	if err != nil {
 		t.Fatal(err)
@@ -724,7 +725,7 @@ func TestWorkerYieldsEveryFewMilliseconds(t *testing.T) {
 	for _, step := range []time.Duration{10 * time.Microsecond, 150 * time.Microsecond, 700 * time.Microsecond, 15 * time.Millisecond} {
 		s, _ := Parse("randwrite,bs=4KiB,size=1MiB,qd=1")
 		clk := &tickClock{now: epoch, step: step}
-		n, err := prepare(context.Background(), s, Options{FS: vfs.NopFS{}, Dir: "d", Clock: clk})
+		n, err := prepare(context.Background(), s, Options{FS: vfstest.NopFS{}, Dir: "d", Clock: clk})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -771,7 +772,7 @@ func TestDirectBuffers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := prepare(context.Background(), s, Options{FS: vfs.NopFS{}, Dir: "d"})
+		n, err := prepare(context.Background(), s, Options{FS: vfstest.NopFS{}, Dir: "d"})
 		if err != nil {
 			t.Fatal(err)
 		}

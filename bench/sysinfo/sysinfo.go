@@ -5,7 +5,6 @@
 package sysinfo
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/etcdisk/etcdisk/internal/buildinfo"
+	"github.com/etcdisk/etcdisk/internal/procfs"
 	"github.com/etcdisk/etcdisk/report"
 )
 
@@ -115,18 +115,15 @@ func (o Options) FindMount(path string) (Mount, error) {
 	if r, err := filepath.EvalSymlinks(abs); err == nil {
 		abs = r
 	}
-	f, err := os.Open(filepath.Join(o.proc(), "self", "mountinfo"))
+	mounts, err := procfs.ReadMountinfo(filepath.Join(o.proc(), "self", "mountinfo"))
 	if err != nil {
 		return Mount{}, err
 	}
-	defer f.Close()
 	var best Mount
 	found := false
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		m, ok := parseMountinfo(sc.Text())
-		if !ok || !within(abs, m.Point) {
+	for _, pm := range mounts {
+		m := fromProcfs(pm)
+		if !within(abs, m.Point) {
 			continue
 		}
 		// The last matching mount with the longest point wins (mounts on
@@ -134,9 +131,6 @@ func (o Options) FindMount(path string) (Mount, error) {
 		if !found || len(m.Point) >= len(best.Point) {
 			best, found = m, true
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return Mount{}, err
 	}
 	if !found {
 		return Mount{}, fmt.Errorf("no mount found for %s", abs)
@@ -151,51 +145,30 @@ func within(path, point string) bool {
 	return path == point || strings.HasPrefix(path, point+"/")
 }
 
-// parseMountinfo parses one mountinfo line (proc(5)):
-// 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+// parseMountinfo parses one mountinfo line (proc(5)).
 func parseMountinfo(line string) (Mount, bool) {
-	fields := strings.Fields(line)
-	sep := -1
-	for i, f := range fields {
-		if f == "-" {
-			sep = i
-			break
-		}
-	}
-	if sep < 6 || len(fields) < sep+3 {
+	m, ok := procfs.ParseMountinfoLine(line)
+	if !ok {
 		return Mount{}, false
 	}
-	opts := fields[5]
-	if len(fields) > sep+3 {
-		opts += "," + fields[sep+3]
-	}
-	return Mount{
-		MajorMinor: fields[2],
-		Root:       unescape(fields[3]),
-		Point:      unescape(fields[4]),
-		Options:    dedupe(opts),
-		FSType:     fields[sep+1],
-		Source:     unescape(fields[sep+2]),
-	}, true
+	return fromProcfs(m), true
 }
 
-// unescape undoes mountinfo's octal escapes (\040 for space, ...).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
+// fromProcfs keeps what sysinfo reports of a mount, with the per-mount and
+// super-block options joined.
+func fromProcfs(m procfs.Mount) Mount {
+	opts := m.MountOptions
+	if m.SuperOptions != "" {
+		opts += "," + m.SuperOptions
 	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
+	return Mount{
+		MajorMinor: m.MajorMinor,
+		Root:       m.Root,
+		Point:      m.Point,
+		Options:    dedupe(opts),
+		FSType:     m.FSType,
+		Source:     m.Source,
 	}
-	return b.String()
 }
 
 func dedupe(opts string) string {
@@ -286,11 +259,7 @@ func (o Options) describe(disk string, d BlockDevice) (BlockDevice, error) {
 			d.Model = "virtio disk"
 		}
 	}
-	if ents, err := os.ReadDir(filepath.Join(disk, "holders")); err == nil {
-		for _, e := range ents {
-			d.Holders = append(d.Holders, e.Name())
-		}
-	}
+	d.Holders = procfs.Holders(disk)
 	return d, nil
 }
 

@@ -40,6 +40,8 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/etcdisk/etcdisk/internal/procfs"
 )
 
 // FsName is the FUSE subtype of the mounts: they show up as
@@ -420,37 +422,10 @@ func CleanDeadMounts(logf func(format string, args ...any)) {
 // a /proc/PID/mountinfo text.
 func deadCandidates(mountinfo string) []string {
 	var out []string
-	for _, line := range strings.Split(mountinfo, "\n") {
-		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
-		pre, post, ok := strings.Cut(line, " - ")
-		if !ok {
-			continue
+	for _, m := range procfs.ParseMountinfo(mountinfo) {
+		if m.FSType == "fuse."+FsName {
+			out = append(out, m.Point)
 		}
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if len(f) < 5 || len(g) < 1 || g[0] != "fuse."+FsName {
-			continue
-		}
-		out = append(out, unescapeMountinfo(f[4]))
 	}
 	return out
 }
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space ...) of
-// mountinfo paths.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }

@@ -45,15 +45,3 @@ func (k OpKind) String() string {
 	}
 	return "unknown"
 }
-
-// IsWrite reports whether the kind modifies file data or the namespace.
-func (k OpKind) IsWrite() bool {
-	switch k {
-	case OpWrite, OpWriteAt, OpFallocate, OpTruncate, OpMkdir, OpRename, OpRemove, OpRemoveAll:
-		return true
-	}
-	return false
-}
-
-// IsSync reports whether the kind is fdatasync or fsync.
-func (k OpKind) IsSync() bool { return k == OpFdatasync || k == OpFsync }

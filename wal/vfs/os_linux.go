@@ -15,9 +15,6 @@ import (
 // shows the same calls as a trace of etcd, which goes through os.File.
 var Default FS = osFS{}
 
-// OS returns Default.
-func OS() FS { return Default }
-
 // DirectIO is the open(2) flag for direct I/O (O_DIRECT). OR it into the flag
 // of OpenFile; buffers, offsets and lengths must then be multiples of
 // DirectAlignment (use AlignedBlock). etcd itself never uses it.

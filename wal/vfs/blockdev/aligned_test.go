@@ -14,6 +14,7 @@ import (
 
 	"github.com/etcdisk/etcdisk/wal/vfs"
 	"github.com/etcdisk/etcdisk/wal/vfs/errorfs"
+	"github.com/etcdisk/etcdisk/wal/vfs/vfstest"
 )
 
 // fakeDevice makes a sparse regular file of size bytes and opens it as a
@@ -198,7 +199,7 @@ func TestAlignedWritesMatchPlainFile(t *testing.T) {
 // also after the file is closed and reopened; the file holds exactly the
 // bytes written, and Close truncates it back to them.
 func TestDirectOneAlignedPwritePerWrite(t *testing.T) {
-	rec := vfs.NewRecorder(vfs.Default)
+	rec := vfstest.NewRecorder(vfs.Default)
 	fs := Direct(rec, DirectOptions{})
 	name := filepath.Join(t.TempDir(), "seg")
 	f, err := fs.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o600)

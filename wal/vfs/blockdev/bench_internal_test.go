@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/etcdisk/etcdisk/wal/vfs"
+	"github.com/etcdisk/etcdisk/wal/vfs/vfstest"
 )
 
 // BenchmarkAlignerWrite measures what the aligned write path adds to a
@@ -14,7 +14,7 @@ import (
 func BenchmarkAlignerWrite(b *testing.B) {
 	for _, n := range []int{128, 2328, 128 << 10} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			sink, _ := vfs.NopFS{}.OpenFile("nop", os.O_WRONLY, 0)
+			sink, _ := vfstest.NopFS{}.OpenFile("nop", os.O_WRONLY, 0)
 			a := newAligner(sink, "nop", "nop", 0, 4096, 512, 0)
 			p := make([]byte, n)
 			b.SetBytes(int64(n))

@@ -9,6 +9,7 @@ import (
 	"github.com/etcdisk/etcdisk/internal/looptest"
 	"github.com/etcdisk/etcdisk/wal/vfs"
 	"github.com/etcdisk/etcdisk/wal/vfs/blockdev"
+	"github.com/etcdisk/etcdisk/wal/vfs/vfstest"
 )
 
 // TestWALOnLoopDevice is the raw-device acceptance test: package wal runs
@@ -75,7 +76,7 @@ func TestLoopDeviceAlignment(t *testing.T) {
 	looptest.Need(t, "mkfs.ext4")
 	looptest.Run(t, "mkfs.ext4", "-q", "-F", loop.Path)
 	mnt := looptest.Mount(t, loop.Path)
-	rec := vfs.NewRecorder(vfs.Default)
+	rec := vfstest.NewRecorder(vfs.Default)
 	fs := blockdev.Direct(rec, blockdev.DirectOptions{})
 	f, err := fs.OpenFile(mnt+"/seg", os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {

@@ -1,13 +1,13 @@
 package blockdev
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/etcdisk/etcdisk/internal/procfs"
 )
 
 // deviceGeometry returns the size in bytes (BLKGETSIZE64) and the logical
@@ -90,33 +90,17 @@ func describeFS(path string) string {
 		return "the file system of " + path
 	}
 	id := fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
-	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	if ms, err := procfs.ReadMountinfo("/proc/self/mountinfo"); err == nil {
 		best, bestLen := "", -1
-		for sc.Scan() {
-			// 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 10 || fields[2] != id {
+		for _, m := range ms {
+			if m.MajorMinor != id {
 				continue
 			}
-			sep := -1
-			for i, s := range fields {
-				if s == "-" {
-					sep = i
-					break
-				}
-			}
-			if sep < 0 || sep+2 >= len(fields) {
-				continue
-			}
-			point := fields[4]
-			if strings.HasPrefix(path, point) && len(point) > bestLen {
-				best = fmt.Sprintf("%s (%s mounted on %s)", fields[sep+1], fields[sep+2], point)
-				bestLen = len(point)
+			if strings.HasPrefix(path, m.Point) && len(m.Point) > bestLen {
+				best = fmt.Sprintf("%s (%s mounted on %s)", m.FSType, m.Source, m.Point)
+				bestLen = len(m.Point)
 			} else if bestLen < 0 && best == "" {
-				best = fmt.Sprintf("%s (%s mounted on %s)", fields[sep+1], fields[sep+2], point)
+				best = fmt.Sprintf("%s (%s mounted on %s)", m.FSType, m.Source, m.Point)
 			}
 		}
 		if best != "" {

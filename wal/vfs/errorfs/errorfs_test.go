@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/etcdisk/etcdisk/wal/vfs"
+	"github.com/etcdisk/etcdisk/wal/vfs/vfstest"
 )
 
 func TestEveryNthFdatasyncFails(t *testing.T) {
-	rec := vfs.NewRecorder(nil)
+	rec := vfstest.NewRecorder(nil)
 	fs := Wrap(rec, OnKind(EveryNth(3, Error(EIO)), vfs.OpFdatasync))
 	f, err := fs.OpenFile("seg", os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
@@ -49,7 +50,7 @@ func TestEveryNthFdatasyncFails(t *testing.T) {
 }
 
 func TestAfterENOSPC(t *testing.T) {
-	fs := Wrap(vfs.NopFS{}, OnKind(After(2, Error(ENOSPC)), vfs.OpWrite))
+	fs := Wrap(vfstest.NopFS{}, OnKind(After(2, Error(ENOSPC)), vfs.OpWrite))
 	f, _ := fs.OpenFile("x", os.O_WRONLY, 0)
 	for i := 1; i <= 4; i++ {
 		_, err := f.Write([]byte("x"))
@@ -67,7 +68,7 @@ func TestLatencyOnPath(t *testing.T) {
 		slept = append(slept, d)
 		mu.Unlock()
 	}}
-	fs := Wrap(vfs.NopFS{}, OnPath(func(p string) bool { return strings.HasSuffix(p, ".wal") },
+	fs := Wrap(vfstest.NopFS{}, OnPath(func(p string) bool { return strings.HasSuffix(p, ".wal") },
 		OnKind(EveryNth(2, d), vfs.OpFdatasync)))
 	w, _ := fs.OpenFile("a.wal", os.O_WRONLY, 0)
 	o, _ := fs.OpenFile("a.db", os.O_WRONLY, 0)
@@ -170,7 +171,7 @@ func TestCloseStillClosesUnderlying(t *testing.T) {
 }
 
 func TestNamespaceOpsInjected(t *testing.T) {
-	fs := Wrap(vfs.NopFS{}, OnKind(Error(EIO), vfs.OpRename, vfs.OpOpenDir, vfs.OpMkdir))
+	fs := Wrap(vfstest.NopFS{}, OnKind(Error(EIO), vfs.OpRename, vfs.OpOpenDir, vfs.OpMkdir))
 	if err := fs.Rename("a", "b"); !errors.Is(err, syscall.EIO) {
 		t.Fatal("rename not injected")
 	}

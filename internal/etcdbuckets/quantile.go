@@ -1,20 +1,25 @@
-package calibrate
+// Package etcdbuckets holds etcd's disk-latency histograms as Prometheus
+// exposes them: the metric names, the bucket bounds, the bucketing of an HDR
+// histogram into them, and Prometheus' histogram_quantile over them, so the
+// report, calibrate and livesafe compute the same p99 an etcd dashboard
+// shows.
+package etcdbuckets
 
 import (
 	"math"
 	"sort"
-	"time"
 )
 
 // Bucket is one cumulative bucket of a Prometheus histogram: Count
-// observations were <= UpperBound (seconds). The last bucket of a complete
+// observations were <= UpperBound (seconds for etcd's metrics; Quantile
+// works in whatever unit the bounds are in). The last bucket of a complete
 // histogram has UpperBound +Inf and holds the total count.
 type Bucket struct {
 	UpperBound float64 `json:"le"`
 	Count      uint64  `json:"count"`
 }
 
-// BucketQuantile estimates the q-quantile (0 <= q <= 1) of a histogram from
+// Quantile estimates the q-quantile (0 <= q <= 1) of a histogram from
 // its cumulative buckets exactly as Prometheus' histogram_quantile does
 // (promql/quantile.go, bucketQuantile): it finds the bucket holding rank
 // q*total and interpolates linearly inside it, the lower bound of the first
@@ -25,7 +30,7 @@ type Bucket struct {
 //
 // NB: Prometheus also forces the cumulative counts to be monotonic (they can
 // dip when rate() of a counter reset is summed); so does this function.
-func BucketQuantile(q float64, buckets []Bucket) float64 {
+func Quantile(q float64, buckets []Bucket) float64 {
 	switch {
 	case math.IsNaN(q):
 		return math.NaN()
@@ -84,13 +89,4 @@ func BucketQuantile(q float64, buckets []Bucket) float64 {
 		rank -= float64(bs[b-1].Count)
 	}
 	return start + (end-start)*(rank/count)
-}
-
-// seconds converts a quantile in seconds to a Duration; NaN and infinities
-// become 0.
-func seconds(s float64) time.Duration {
-	if math.IsNaN(s) || math.IsInf(s, 0) {
-		return 0
-	}
-	return time.Duration(s * float64(time.Second))
 }

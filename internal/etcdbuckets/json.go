@@ -1,4 +1,4 @@
-package calibrate
+package etcdbuckets
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package calibrate
+package etcdbuckets
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ func etcdBuckets(counts ...uint64) []Bucket {
 	return bs
 }
 
-func TestBucketQuantile(t *testing.T) {
+func TestQuantile(t *testing.T) {
 	inf := math.Inf(+1)
 	for _, tc := range []struct {
 		name    string
@@ -56,7 +56,7 @@ func TestBucketQuantile(t *testing.T) {
 		{"negative first bound", 0.1, []Bucket{{-1, 5}, {1, 10}, {inf, 10}}, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := BucketQuantile(tc.q, tc.buckets)
+			got := Quantile(tc.q, tc.buckets)
 			if math.IsNaN(tc.want) {
 				if !math.IsNaN(got) {
 					t.Fatalf("got %v, want NaN", got)
@@ -70,19 +70,19 @@ func TestBucketQuantile(t *testing.T) {
 	}
 }
 
-func TestBucketQuantileKeepsInput(t *testing.T) {
+func TestQuantileKeepsInput(t *testing.T) {
 	in := []Bucket{{math.Inf(+1), 100}, {0.001, 90}}
-	BucketQuantile(0.5, in)
+	Quantile(0.5, in)
 	if in[0].UpperBound != math.Inf(+1) || in[1].Count != 90 {
 		t.Fatalf("input modified: %v", in)
 	}
 }
 
-func ExampleBucketQuantile() {
+func ExampleQuantile() {
 	// 1000 WAL fsyncs: 900 under 1 ms, 90 in (1,2] ms, 10 in (2,4] ms.
 	bs := etcdBuckets(900, 90, 10)
-	fmt.Println(seconds(BucketQuantile(0.5, bs)).Round(time.Microsecond))
-	fmt.Println(seconds(BucketQuantile(0.99, bs)).Round(time.Microsecond))
+	fmt.Println(time.Duration(Quantile(0.5, bs) * float64(time.Second)).Round(time.Microsecond))
+	fmt.Println(time.Duration(Quantile(0.99, bs) * float64(time.Second)).Round(time.Microsecond))
 	// Output:
 	// 556µs
 	// 2ms

@@ -1,8 +1,10 @@
-package vfs
+package vfstest
 
 import (
 	"io"
 	"os"
+
+	"github.com/etcdisk/etcdisk/wal/vfs"
 )
 
 // NopFS is a file system on which every operation succeeds instantly and
@@ -11,12 +13,12 @@ import (
 // Stat reports that nothing exists; reads return zeros.
 type NopFS struct{}
 
-var _ FS = NopFS{}
+var _ vfs.FS = NopFS{}
 
-func (NopFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+func (NopFS) OpenFile(name string, flag int, perm os.FileMode) (vfs.File, error) {
 	return &nopFile{name: name}, nil
 }
-func (NopFS) OpenDir(name string) (File, error)     { return &nopFile{name: name}, nil }
+func (NopFS) OpenDir(name string) (vfs.File, error) { return &nopFile{name: name}, nil }
 func (NopFS) Mkdir(string, os.FileMode) error       { return nil }
 func (NopFS) Rename(string, string) error           { return nil }
 func (NopFS) Remove(string) error                   { return nil }
