@@ -215,7 +215,9 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	res.Extra = c.extra
 	res.Neighbors = nbs
 	res.Warnings = append(res.Warnings, wbc.warnings(specs, nbs)...)
-	res.Metrics = rec.metrics()
+	var overflow []string
+	res.Metrics, overflow = rec.metrics()
+	res.Warnings = append(res.Warnings, overflow...)
 	rec.mu.Lock()
 	res.Intervals = rec.intervals.all()
 	res.Stalls = rec.stalls
