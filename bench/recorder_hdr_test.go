@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -41,5 +42,23 @@ func TestRecorderOverflow(t *testing.T) {
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "wal_fdatasync: 1 value(s) over") || !strings.Contains(warnings[0], "2h0m0s") {
 		t.Fatalf("warnings: %q", warnings)
+	}
+}
+
+// Bytes written, like the Save count, are the measured phase's: the
+// warm-up's Saves and the WAL's set-up records are not in them.
+func TestBytesWrittenMeasuredOnly(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Warmup = 300 * time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perSave := int64(DefaultSaveBytes)
+	// A cut writes a crc, a metadata and a hard-state record.
+	slack := int64(res.Segments) * 128
+	if res.Saves != cfg.Ops || res.BytesWritten > res.Saves*perSave+slack || res.BytesWritten < res.Saves*(perSave-16) {
+		t.Fatalf("%d bytes written for %d Saves of at most %d bytes and %d segments",
+			res.BytesWritten, res.Saves, perSave, res.Segments)
 	}
 }
