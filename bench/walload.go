@@ -27,11 +27,13 @@ const (
 // raft also caps what goes into one Ready).
 const maxEntriesPerSave = 4096
 
-// walObserver maps the WAL's system calls to metrics: each fdatasync and
-// the directory fsync of a cut are wal_fdatasync (as etcd's
-// wal_fsync_duration_seconds), each flush write(2) is wal_write.
+// walObserver maps the WAL's operations to metrics: each fdatasync and the
+// directory fsync of a cut are wal_fdatasync (as etcd's
+// wal_fsync_duration_seconds), each record's write into the page writer is
+// wal_write (as etcd's wal_write_duration_seconds), each write(2) of the
+// page writer is wal_flush_write.
 type walObserver struct {
-	fdatasync, write *series
+	fdatasync, write, flush *series
 }
 
 func (o *walObserver) Begin(op wal.Op, t time.Time) {
@@ -44,8 +46,10 @@ func (o *walObserver) Done(op wal.Op, d time.Duration, _ error) {
 	switch op {
 	case wal.OpFdatasync, wal.OpDirFsync:
 		o.fdatasync.done(d)
-	case wal.OpWrite:
+	case wal.OpRecord:
 		o.write.record(d)
+	case wal.OpWrite:
+		o.flush.record(d)
 	}
 }
 
@@ -96,6 +100,7 @@ func newWALLoad(cfg Config, fs vfs.FS, runDir string, rec *recorder) (*walLoad, 
 	obs := &walObserver{
 		fdatasync: rec.metric(report.MetricWALFdatasync, true),
 		write:     rec.metric(report.MetricWALWrite, false),
+		flush:     rec.metric(report.MetricWALFlushWrite, false),
 	}
 	l := &walLoad{cfg: cfg, rec: rec}
 	if cfg.Rate > 0 {

@@ -282,7 +282,7 @@ func TestRunFioWorkload(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatalf("%v\n%s\n%s", err, r.stdout, r.stderr)
 	}
-	if res.Workload != "fio" || res.Saves != 200 || res.Metrics["wal_fdatasync"].Count != 200 || res.Metrics["wal_write"].Count != 200 {
+	if res.Workload != "fio" || res.Saves != 200 || res.Metrics["wal_fdatasync"].Count != 200 || res.Metrics["wal_flush_write"].Count != 200 {
 		t.Fatalf("fio run: saves %d, metrics %+v", res.Saves, res.Metrics)
 	}
 	assertNoRunFolder(t, dir)
