@@ -318,6 +318,11 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, nset *ne
 	if measStart.IsZero() {
 		measStart = now
 	}
+	// Proposals not durable at the end of the measured phase count as
+	// pending then, as finish counts the operations in flight.
+	if p, ok := wl.(interface{ flushPending(time.Duration) }); ok {
+		p.flushPending(now.Sub(rec.epoch))
+	}
 	// NB: what happens after this (closing the WAL syncs it) is not part
 	// of the measurement, and the interval series must sum to the totals.
 	rec.finish(now, second, now.Sub(measStart)-time.Duration(second)*time.Second, nset.active())

@@ -58,7 +58,9 @@ type walLoad struct {
 	cfg      Config
 	rec      *recorder
 	w        *wal.WAL
-	proposal *series // nil in a closed loop
+	proposal *series           // nil in a closed loop
+	pending  *pendingProposals // open loop: proposals not durable yet
+	inSave   bool              // arrived is in the Save in flight (under pending.mu)
 
 	st      wal.HardState
 	ents    []wal.Entry
@@ -105,6 +107,7 @@ func newWALLoad(cfg Config, fs vfs.FS, runDir string, rec *recorder) (*walLoad, 
 	l := &walLoad{cfg: cfg, rec: rec}
 	if cfg.Rate > 0 {
 		l.proposal = rec.metric(report.MetricProposalCommit, false)
+		l.pending = newPendingProposals()
 	}
 	size := cfg.EntrySize
 	if size == 0 {
@@ -308,30 +311,66 @@ func (l *walLoad) runOpen(ctx context.Context, stop *atomic.Bool) error {
 	perSave := maxEntriesPerSave / l.cfg.Batch
 	b := newBatcher(newSchedule(l.cfg.Arrivals, l.cfg.Rate, l.cfg.Seed), perSave)
 	epoch := l.rec.epoch
+	p := l.pending
+	p.setDue(func(stop time.Duration, record func(time.Duration)) {
+		if l.inSave {
+			for _, a := range l.arrived {
+				record(a)
+			}
+		}
+		for b.pending <= stop {
+			record(b.pending)
+			b.pending = b.sched.next()
+		}
+	})
 	for !stop.Load() && ctx.Err() == nil && !l.done() {
 		if waitGate(ctx, stop, l.gate) {
+			p.mu.Lock()
 			b.skip(time.Since(epoch))
+			p.mu.Unlock()
 			continue
 		}
 		now := time.Since(epoch)
-		if w := b.wait(now); w > 0 {
+		p.mu.Lock()
+		if p.flushed { // the run ended while a Save hung
+			p.mu.Unlock()
+			return nil
+		}
+		w := b.wait(now)
+		if w <= 0 {
+			l.arrived = b.take(now, l.arrived[:0])
+			l.inSave = true
+		}
+		p.mu.Unlock()
+		if w > 0 {
 			if !sleepUntil(ctx, stop, epoch, now+w) {
 				break
 			}
 			continue
 		}
-		l.arrived = b.take(now, l.arrived[:0])
 		if err := l.save(len(l.arrived) * l.cfg.Batch); err != nil {
 			return err
 		}
 		end := time.Since(epoch)
-		if l.rec.measuring.Load() {
+		p.mu.Lock()
+		if !p.flushed {
 			for _, a := range l.arrived {
 				l.proposal.record(end - a)
 			}
+			l.inSave = false
 		}
+		p.mu.Unlock()
 	}
 	return nil
+}
+
+// flushPending records the proposals pending at stop (an offset from the
+// epoch). Run calls it once the load stopped or hung, while the measured
+// phase is still open.
+func (l *walLoad) flushPending(stop time.Duration) {
+	if l.pending != nil {
+		l.pending.flush(l.proposal, stop)
+	}
 }
 
 // runFrontend runs etcd's raft loop (raftloop.go) while the front end's
