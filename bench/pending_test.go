@@ -39,10 +39,10 @@ func TestProposalsPendingAtStopCounted(t *testing.T) {
 		grpc  bool
 		stall time.Duration
 	}{
-		// The 60th fdatasync (~0.3 s in) lasts past the end of the run
+		// The 20th fdatasync (~0.1 s in) lasts past the end of the run
 		// but returns within Run's grace for a hung disk ...
-		{"batcher", false, 900 * time.Millisecond},
-		{"grpc", true, 900 * time.Millisecond},
+		{"batcher", false, 1500 * time.Millisecond},
+		{"grpc", true, 1500 * time.Millisecond},
 		// ... or does not, and Run reports what it measured.
 		{"batcher-hung", false, 3 * time.Second},
 		{"grpc-hung", true, 3 * time.Second},
@@ -53,7 +53,7 @@ func TestProposalsPendingAtStopCounted(t *testing.T) {
 			cfg.Duration = time.Second
 			cfg.Rate = 200
 			cfg.GRPC = tc.grpc
-			cfg.FS = errorfs.Wrap(vfs.Default, stallAt(t, 60, tc.stall))
+			cfg.FS = errorfs.Wrap(vfs.Default, stallAt(t, 20, tc.stall))
 			res, err := Run(context.Background(), cfg)
 			if hung := tc.stall > cfg.Duration+hangGrace; (err != nil) != hung || res == nil {
 				t.Fatalf("hung %v: err %v", hung, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal"
 	"github.com/etcdisk/etcdisk/wal/vfs"
+	"github.com/etcdisk/etcdisk/wal/vfs/vfstest"
 )
 
 // wal_write is etcd's wal_write_duration_seconds: one sample per record
@@ -21,7 +22,7 @@ func TestWALObserverRecordsAndFlushes(t *testing.T) {
 		flush:     rec.metric(report.MetricWALFlushWrite, false),
 	}
 	rec.startMeasuring(time.Now())
-	fs := vfs.NewRecorder(vfs.NopFS{})
+	fs := vfstest.NewRecorder(vfstest.NopFS{})
 	w, err := wal.Create("/nop/wal", wal.Options{FS: fs, Observer: obs, Metadata: []byte("etcdisk")})
 	if err != nil {
 		t.Fatal(err)
