@@ -49,7 +49,8 @@ func newFioLoad(cfg Config, fsys vfs.FS, runDir string, rec *recorder) (*fioLoad
 		path:      filepath.Join(runDir, fioFileName),
 		buf:       make([]byte, FioBlockSize),
 		fdatasync: rec.metric(report.MetricWALFdatasync, true),
-		write:     rec.metric(report.MetricWALWrite, false),
+		// fio has no WAL records: its write(2) is a flush write.
+		write: rec.metric(report.MetricWALFlushWrite, false),
 	}
 	// fio fills its buffers with random data (refill_buffers off: once).
 	rng := rand.New(rand.NewPCG(3, 4))

@@ -186,7 +186,8 @@ func (f *frontend) propose(ctx context.Context, r *pb.InternalRaftRequest) error
 
 // client sends requests on the run's arrival schedule until ctx is done or
 // stop is set. Each request's latency, from its scheduled arrival to its
-// reply, is a proposal_commit sample.
+// reply, is a proposal_commit sample; requests still unanswered, or not
+// sent, when the run stops are recorded by flushPending.
 func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 	l := f.l
 	epoch := l.rec.epoch
@@ -195,6 +196,12 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	next := sched.next()
+	// Arrivals never sent are due at the stop as the others.
+	defer l.pending.setDue(func(stop time.Duration, record func(time.Duration)) {
+		for ; next <= stop; next = sched.next() {
+			record(next)
+		}
+	})
 	for i := 0; !stop.Load() && ctx.Err() == nil; i++ {
 		if waitGate(ctx, stop, l.gate) {
 			// Arrivals during a live-safe pause are not made.
@@ -215,6 +222,7 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 		}
 		arrival := next
 		next = sched.next()
+		id := l.pending.add(arrival)
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
@@ -228,11 +236,14 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 			}
 			if err != nil {
 				if ctx.Err() == nil && !stop.Load() {
+					l.pending.done(id)
 					f.fail(err)
 				}
-				return
+				return // cut by the end of the run: still pending
 			}
-			l.proposal.record(time.Since(epoch) - arrival)
+			if l.pending.done(id) {
+				l.proposal.record(time.Since(epoch) - arrival)
+			}
 		}(i)
 	}
 }

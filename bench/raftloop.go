@@ -147,7 +147,7 @@ func (r *raftLoop) handle(rd raft.Ready) error {
 	for _, e := range rd.Entries {
 		ents = append(ents, wal.Entry{Type: int32(e.GetType()), Term: e.GetTerm(), Index: e.GetIndex(), Data: e.Data})
 	}
-	if err := r.l.w.Save(st, ents); err != nil {
+	if err := r.l.saveWAL(st, ents); err != nil {
 		return err
 	}
 	if len(ents) > 0 && r.l.rec.measuring.Load() {

@@ -55,6 +55,12 @@ type series struct {
 	// ended, recorded with their age then; stuckAge is the oldest age.
 	stuck    int64
 	stuckAge time.Duration
+
+	// Values past the histogram's highest trackable value are recorded
+	// as that value; over counts them and trueMax keeps the largest, so
+	// the metric's max and a warning tell the truth (under mu).
+	over    int64
+	trueMax int64
 }
 
 func newRecorder(threshold time.Duration, log io.Writer) *recorder {
@@ -84,6 +90,7 @@ func (r *recorder) startMeasuring(now time.Time) {
 		s.mu.Lock()
 		s.total.Reset()
 		s.cur.Reset()
+		s.over, s.trueMax = 0, 0
 		s.mu.Unlock()
 	}
 	r.mu.Lock()
@@ -105,11 +112,10 @@ func (s *series) record(d time.Duration) {
 
 // add records d into the totals and the current second; s.mu is held.
 func (s *series) add(d time.Duration) {
-	v := int64(d)
-	if v < 1 {
-		v = 1
-	}
+	v := max(int64(d), 1)
 	if hi := s.total.HighestTrackableValue(); v > hi {
+		s.over++
+		s.trueMax = max(s.trueMax, v)
 		v = hi
 	}
 	_ = s.total.RecordValue(v)
@@ -291,17 +297,27 @@ func (s *series) snapshot() (count int64, p50, p99 time.Duration) {
 	return s.total.TotalCount(), time.Duration(s.total.ValueAtQuantile(50)), time.Duration(s.total.ValueAtQuantile(99))
 }
 
-// metrics builds the per-metric summaries of the measured phase.
-func (r *recorder) metrics() map[string]*report.Metric {
+// metrics builds the per-metric summaries of the measured phase. A metric
+// with values past the histogram's range keeps their true maximum and adds
+// a warning.
+func (r *recorder) metrics() (map[string]*report.Metric, []string) {
 	out := make(map[string]*report.Metric, len(r.series))
+	var warnings []string
 	for _, s := range r.series {
 		s.mu.Lock()
 		h := hdrhistogram.Import(s.total.Export())
 		stuck, age := s.stuck, s.stuckAge
+		over, trueMax := s.over, s.trueMax
 		s.mu.Unlock()
 		m := report.NewMetric(h)
 		m.InFlight, m.InFlightAgeNs = stuck, int64(age)
+		if over > 0 {
+			m.MaxNs = max(m.MaxNs, trueMax)
+			warnings = append(warnings, fmt.Sprintf(
+				"%s: %d value(s) over the histogram's highest trackable value (%s) were counted at that value; the largest was %s",
+				s.name, over, time.Duration(h.HighestTrackableValue()), time.Duration(trueMax).Round(time.Millisecond)))
+		}
 		out[s.name] = m
 	}
-	return out
+	return out, warnings
 }

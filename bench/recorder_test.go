@@ -27,7 +27,8 @@ func TestFinishCountsInFlight(t *testing.T) {
 	rec.finish(end, 31, 500*time.Millisecond, nil)
 	s.done(40 * time.Second) // the disk answers after the report
 
-	m := rec.metrics()[report.MetricWALFdatasync]
+	ms, _ := rec.metrics()
+	m := ms[report.MetricWALFdatasync]
 	if m.Count != 1001 || m.MaxNs < int64(30*time.Second) || m.Over1s != 1 || m.Over100ms != 1 {
 		t.Fatalf("count %d max %s over 1s %d over 100ms %d; want 1001, >= 30s, 1, 1",
 			m.Count, time.Duration(m.MaxNs), m.Over1s, m.Over100ms)

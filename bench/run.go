@@ -215,7 +215,9 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	res.Extra = c.extra
 	res.Neighbors = nbs
 	res.Warnings = append(res.Warnings, wbc.warnings(specs, nbs)...)
-	res.Metrics = rec.metrics()
+	var overflow []string
+	res.Metrics, overflow = rec.metrics()
+	res.Warnings = append(res.Warnings, overflow...)
 	rec.mu.Lock()
 	res.Intervals = rec.intervals.all()
 	res.Stalls = rec.stalls
@@ -256,7 +258,7 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, nset *ne
 	finished := false
 	warming := cfg.Warmup > 0
 	var end <-chan time.Time
-	var measStart time.Time
+	var measStart, stopAt time.Time
 	second := 0
 	var tick *time.Ticker
 	var tickC <-chan time.Time
@@ -297,12 +299,14 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, nset *ne
 				})
 			}
 		case <-end:
+			stopAt = time.Now()
 			stop.Store(true)
 			err = waitStopped(done, rec, log)
 			finished = true
 		case err = <-done:
 			finished = true
 		case <-ctx.Done():
+			stopAt = time.Now()
 			stop.Store(true)
 			res.Interrupted = true
 			err = waitStopped(done, rec, log)
@@ -315,6 +319,14 @@ func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, nset *ne
 	}
 	if measStart.IsZero() {
 		measStart = now
+	}
+	// Proposals due by the stop and not durable count as pending then
+	// (arrivals after it were never made: the load had stopped).
+	if stopAt.IsZero() {
+		stopAt = now
+	}
+	if p, ok := wl.(interface{ flushPending(time.Duration) }); ok {
+		p.flushPending(stopAt.Sub(rec.epoch))
 	}
 	// NB: what happens after this (closing the WAL syncs it) is not part
 	// of the measurement, and the interval series must sum to the totals.

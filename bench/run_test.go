@@ -112,9 +112,21 @@ func TestRunOpenLoopBatches(t *testing.T) {
 	if perSave < 2.5 {
 		t.Fatalf("%.1f entries per Save with 20 ms syncs at 200/s, want ~4 (batching)", perSave)
 	}
-	// Latency runs from the scheduled arrival: never less than one sync.
-	if pc.MinNs < int64(20*time.Millisecond) {
-		t.Fatalf("proposal_commit min %s < the 20 ms sync", time.Duration(pc.MinNs))
+	// Latency runs from the scheduled arrival: never less than one sync,
+	// but for the proposals that arrived in the last sync before the stop
+	// (pending then, recorded at stop minus arrival).
+	h, err := pc.Hist()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var under int64
+	for _, b := range h.Distribution() {
+		if b.To < int64(20*time.Millisecond) {
+			under += b.Count
+		}
+	}
+	if under > 6 {
+		t.Fatalf("%d proposals under the 20 ms sync (min %s): more than arrive during the last one", under, time.Duration(pc.MinNs))
 	}
 	if pc.P50Ns <= res.Metrics[report.MetricWALFdatasync].P50Ns {
 		t.Fatalf("proposal p50 %d not above the fdatasync p50 %d: queueing not charged", pc.P50Ns, res.Metrics[report.MetricWALFdatasync].P50Ns)
@@ -212,7 +224,8 @@ func TestWarmupExcluded(t *testing.T) {
 	s.done(2 * time.Second) // a warm-up stall
 	rec.startMeasuring(time.Now())
 	s.record(time.Millisecond)
-	m := rec.metrics()["m"]
+	ms, _ := rec.metrics()
+	m := ms["m"]
 	if m.Count != 1 || m.MaxNs >= int64(2*time.Millisecond) {
 		t.Fatalf("warm-up samples leaked: %+v", m)
 	}

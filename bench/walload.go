@@ -27,11 +27,13 @@ const (
 // raft also caps what goes into one Ready).
 const maxEntriesPerSave = 4096
 
-// walObserver maps the WAL's system calls to metrics: each fdatasync and
-// the directory fsync of a cut are wal_fdatasync (as etcd's
-// wal_fsync_duration_seconds), each flush write(2) is wal_write.
+// walObserver maps the WAL's operations to metrics: each fdatasync and the
+// directory fsync of a cut are wal_fdatasync (as etcd's
+// wal_fsync_duration_seconds), each record's write into the page writer is
+// wal_write (as etcd's wal_write_duration_seconds), each write(2) of the
+// page writer is wal_flush_write.
 type walObserver struct {
-	fdatasync, write *series
+	fdatasync, write, flush *series
 }
 
 func (o *walObserver) Begin(op wal.Op, t time.Time) {
@@ -44,8 +46,10 @@ func (o *walObserver) Done(op wal.Op, d time.Duration, _ error) {
 	switch op {
 	case wal.OpFdatasync, wal.OpDirFsync:
 		o.fdatasync.done(d)
-	case wal.OpWrite:
+	case wal.OpRecord:
 		o.write.record(d)
+	case wal.OpWrite:
+		o.flush.record(d)
 	}
 }
 
@@ -54,7 +58,9 @@ type walLoad struct {
 	cfg      Config
 	rec      *recorder
 	w        *wal.WAL
-	proposal *series // nil in a closed loop
+	proposal *series           // nil in a closed loop
+	pending  *pendingProposals // open loop: proposals not durable yet
+	inSave   bool              // arrived is in the Save in flight (under pending.mu)
 
 	st      wal.HardState
 	ents    []wal.Entry
@@ -77,6 +83,7 @@ type walLoad struct {
 	applyErr atomic.Pointer[error]
 
 	saves, entries atomic.Int64
+	bytes          atomic.Int64 // written by the measured phase's Saves
 	gate           gate
 
 	// fe, in an open loop with Config.GRPC, carries every proposal
@@ -95,10 +102,12 @@ func newWALLoad(cfg Config, fs vfs.FS, runDir string, rec *recorder) (*walLoad, 
 	obs := &walObserver{
 		fdatasync: rec.metric(report.MetricWALFdatasync, true),
 		write:     rec.metric(report.MetricWALWrite, false),
+		flush:     rec.metric(report.MetricWALFlushWrite, false),
 	}
 	l := &walLoad{cfg: cfg, rec: rec}
 	if cfg.Rate > 0 {
 		l.proposal = rec.metric(report.MetricProposalCommit, false)
+		l.pending = newPendingProposals()
 	}
 	size := cfg.EntrySize
 	if size == 0 {
@@ -234,7 +243,7 @@ func (l *walLoad) save(n int) error {
 	// The commit index in a Ready trails the last entry; its exact value
 	// only changes the varint size by a byte.
 	l.st.Commit = l.index
-	if err := l.w.Save(l.st, ents); err != nil {
+	if err := l.saveWAL(l.st, ents); err != nil {
 		return err
 	}
 	if l.be != nil {
@@ -250,6 +259,18 @@ func (l *walLoad) save(n int) error {
 		l.entries.Add(int64(n))
 	}
 	return nil
+}
+
+// saveWAL is one WAL Save. Its bytes count when it ends in the measured
+// phase, as the Save itself does: warm-up and set-up writes are not part of
+// what the run reports.
+func (l *walLoad) saveWAL(st wal.HardState, ents []wal.Entry) error {
+	before := l.w.BytesWritten()
+	err := l.w.Save(st, ents)
+	if l.rec.measuring.Load() {
+		l.bytes.Add(l.w.BytesWritten() - before)
+	}
+	return err
 }
 
 func (l *walLoad) done() bool {
@@ -290,30 +311,66 @@ func (l *walLoad) runOpen(ctx context.Context, stop *atomic.Bool) error {
 	perSave := maxEntriesPerSave / l.cfg.Batch
 	b := newBatcher(newSchedule(l.cfg.Arrivals, l.cfg.Rate, l.cfg.Seed), perSave)
 	epoch := l.rec.epoch
+	p := l.pending
+	p.setDue(func(stop time.Duration, record func(time.Duration)) {
+		if l.inSave {
+			for _, a := range l.arrived {
+				record(a)
+			}
+		}
+		for b.pending <= stop {
+			record(b.pending)
+			b.pending = b.sched.next()
+		}
+	})
 	for !stop.Load() && ctx.Err() == nil && !l.done() {
 		if waitGate(ctx, stop, l.gate) {
+			p.mu.Lock()
 			b.skip(time.Since(epoch))
+			p.mu.Unlock()
 			continue
 		}
 		now := time.Since(epoch)
-		if w := b.wait(now); w > 0 {
+		p.mu.Lock()
+		if p.flushed { // the run ended while a Save hung
+			p.mu.Unlock()
+			return nil
+		}
+		w := b.wait(now)
+		if w <= 0 {
+			l.arrived = b.take(now, l.arrived[:0])
+			l.inSave = true
+		}
+		p.mu.Unlock()
+		if w > 0 {
 			if !sleepUntil(ctx, stop, epoch, now+w) {
 				break
 			}
 			continue
 		}
-		l.arrived = b.take(now, l.arrived[:0])
 		if err := l.save(len(l.arrived) * l.cfg.Batch); err != nil {
 			return err
 		}
 		end := time.Since(epoch)
-		if l.rec.measuring.Load() {
+		p.mu.Lock()
+		if !p.flushed {
 			for _, a := range l.arrived {
 				l.proposal.record(end - a)
 			}
+			l.inSave = false
 		}
+		p.mu.Unlock()
 	}
 	return nil
+}
+
+// flushPending records the proposals pending at stop (an offset from the
+// epoch). Run calls it once the load stopped or hung, while the measured
+// phase is still open.
+func (l *walLoad) flushPending(stop time.Duration) {
+	if l.pending != nil {
+		l.pending.flush(l.proposal, stop)
+	}
 }
 
 // runFrontend runs etcd's raft loop (raftloop.go) while the front end's
@@ -360,7 +417,7 @@ func (l *walLoad) counts() counts {
 	c := counts{
 		saves:    l.saves.Load(),
 		entries:  l.entries.Load(),
-		bytes:    l.w.BytesWritten(),
+		bytes:    l.bytes.Load(),
 		segments: l.w.Segments(),
 	}
 	if l.be != nil {

@@ -94,7 +94,7 @@ func TestWriteHgrmKnownValues(t *testing.T) {
 	wantFooter := []string{
 		"#[Mean    =        1.550, StdDeviation   =        2.125]",
 		"#[Max     =       20.005, Total count    =          100]",
-		"#[Buckets =           23, SubBuckets     =         2048]",
+		"#[Buckets =           32, SubBuckets     =         2048]",
 	}
 	// Mean: (90*1 + 9*5 + 20)/100 = 1.55 ms (HDR median-equivalent values)
 	if !strings.HasPrefix(footer[0], "#[Mean    =        1.55") {

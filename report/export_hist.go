@@ -29,8 +29,8 @@ func metricHist(r *Result, name string) (*hdrhistogram.Histogram, error) {
 }
 
 // sortedMetricNames lists r's metrics in the order every export uses: etcd's
-// own metrics first (WAL fdatasync, WAL write, backend commit, proposal
-// commit), then the others (neighbours) by name.
+// own metrics first (WAL fdatasync, WAL write, WAL flush write, backend
+// commit, proposal commit), then the others (neighbours) by name.
 func sortedMetricNames(r *Result) []string {
 	names := make([]string, 0, len(r.Metrics))
 	for n, m := range r.Metrics {
@@ -45,8 +45,9 @@ func sortedMetricNames(r *Result) []string {
 var exportMetricRank = map[string]int{
 	MetricWALFdatasync:   0,
 	MetricWALWrite:       1,
-	MetricBackendCommit:  2,
-	MetricProposalCommit: 3,
+	MetricWALFlushWrite:  2,
+	MetricBackendCommit:  3,
+	MetricProposalCommit: 4,
 }
 
 func sortMetricNames(names []string) {

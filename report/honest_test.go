@@ -51,11 +51,11 @@ func TestJudgeImplausiblyFastFdatasync(t *testing.T) {
 	if found == nil || found.Outcome != VerdictInconclusive || found.Quantile != 50 || found.TargetNs != int64(StableStorageFloor) {
 		t.Fatalf("no inconclusive plausibility check: %+v", r.Checks)
 	}
-	if !strings.HasPrefix(r.Reason, "fdatasync p50 1.02us is faster than stable storage can be") {
+	if !strings.HasPrefix(r.Reason, "fdatasync p50 1us is faster than stable storage can be") {
 		t.Errorf("reason %q does not say the fdatasync is implausible", r.Reason)
 	}
 	first := strings.SplitN(textOf(t, r), "\n", 2)[0]
-	if !strings.HasPrefix(first, "INCONCLUSIVE  fdatasync p50 1.02us is faster than stable storage can be (under 5us): no fdatasync reached stable storage") {
+	if !strings.HasPrefix(first, "INCONCLUSIVE  fdatasync p50 1us is faster than stable storage can be (under 5us): no fdatasync reached stable storage") {
 		t.Errorf("verdict line %q", first)
 	}
 	b, err := json.Marshal(r)

@@ -93,6 +93,7 @@ func htmlStepNote(ivs []Interval) string {
 var htmlMetricTitles = map[string]string{
 	MetricWALFdatasync:   "WAL fdatasync",
 	MetricWALWrite:       "WAL write",
+	MetricWALFlushWrite:  "WAL flush write(2)",
 	MetricBackendCommit:  "Backend commit",
 	MetricProposalCommit: "Proposal commit",
 }

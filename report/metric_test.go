@@ -12,11 +12,23 @@ import (
 
 func TestNewHistogramGeometry(t *testing.T) {
 	h := NewHistogram()
-	if h.LowestTrackableValue() != 1000 || h.HighestTrackableValue() != 3_600_000_000_000 || h.SignificantFigures() != 3 {
+	if h.LowestTrackableValue() != 1 || h.HighestTrackableValue() != 3_600_000_000_000 || h.SignificantFigures() != 3 {
 		t.Fatalf("geometry %d..%d/%d", h.LowestTrackableValue(), h.HighestTrackableValue(), h.SignificantFigures())
 	}
 	if err := h.RecordValue(int64(time.Hour)); err != nil {
 		t.Errorf("1 h must be recordable: %v", err)
+	}
+	// 3 significant digits down to microseconds: a 10,123 ns value reads
+	// back within 0.1%.
+	h.Reset()
+	const v = 10_123
+	if err := h.RecordValue(v); err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range []int64{h.Min(), h.Max(), h.ValueAtQuantile(50)} {
+		if math.Abs(float64(got-v)) > 0.001*v {
+			t.Errorf("%d ns recorded, %d read back", v, got)
+		}
 	}
 }
 

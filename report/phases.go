@@ -55,7 +55,7 @@ func SoloWord(x float64) string {
 }
 
 // soloMetrics are the metrics a --compare-solo run compares, in order.
-var soloMetrics = []string{MetricWALFdatasync, MetricWALWrite, MetricBackendCommit, MetricProposalCommit}
+var soloMetrics = ownMetrics
 
 // writeSolo writes the solo-versus-loaded table of a --compare-solo run.
 func writeSolo(b *bytes.Buffer, r *Result) {

@@ -26,7 +26,8 @@ const (
 // Metric names, as they appear as keys of Result.Metrics.
 const (
 	MetricWALFdatasync   = "wal_fdatasync"
-	MetricWALWrite       = "wal_write"
+	MetricWALWrite       = "wal_write"       // each record into the page writer, as etcd's
+	MetricWALFlushWrite  = "wal_flush_write" // each write(2) to the WAL file
 	MetricBackendCommit  = "backend_commit"
 	MetricProposalCommit = "proposal_commit"
 	// Neighbour metrics are named "neighbor_<index>_<kind>".

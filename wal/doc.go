@@ -82,14 +82,16 @@ old segments) or by calling PurgeKeep.
 
 Every system call that matters is reported to the Observer with Begin (just
 before; the start time) and Done (just after; the duration on the monotonic
-clock, and the error). From Save's goroutine (Create, Save, Close): OpWrite
-for each page-writer write(2), OpFdatasync for each fdatasync (plain syncs,
+clock, and the error). From Save's goroutine (Create, Save, Close): OpRecord
+for each record written into the page writer (not a system call: the span
+etcd times), OpWrite for each page-writer write(2), OpFdatasync for each fdatasync (plain syncs,
 both of a cut, Create's, Close's), OpDirFsync for the directory fsync of a
 cut and the parent fsync of Create, OpTruncate, OpRename and OpOpen of a cut
 (and OpOpen/OpFallocate of Create). From the pipeline goroutine,
 concurrently with Save: OpOpen and OpFallocate (OpTruncate for the fallback)
 of the next segment. etcd's wal_fsync metric is OpFdatasync plus
-OpDirFsync; its wal_write metric is OpWrite.
+OpDirFsync; its wal_write metric is OpRecord, one sample per record (the
+page writer's flush write(2) at the end of a Save is not in it).
 
 # Errors
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"math/bits"
+	"time"
 )
 
 // Record types of walpb.Record, as in etcd's storage/wal.
@@ -122,11 +123,13 @@ type encoder struct {
 	buf    []byte // hdrRoom bytes of header room, then Data, then padding
 	lenBuf [8]byte
 	pw     pageWriter
+	obs    Observer // times each record's two writes as OpRecord
 }
 
 func (e *encoder) init(w writer) {
 	e.buf = make([]byte, 64*1024)
 	e.pw.init(w)
+	e.obs = NopObserver{}
 }
 
 // reset starts encoding to a new file position, like etcd's
@@ -173,10 +176,15 @@ func (e *encoder) encode(typ int64, n int, hasData bool) error {
 	end := hdrRoom + n
 	clear(e.buf[end : end+pad])
 	binary.LittleEndian.PutUint64(e.lenBuf[:], lenField)
-	if _, err := e.pw.Write(e.lenBuf[:]); err != nil {
-		return err
+	// As etcd's encoder: the clock starts after marshalling, before the
+	// length word, and stops after the record and its padding.
+	t0 := time.Now()
+	e.obs.Begin(OpRecord, t0)
+	_, err := e.pw.Write(e.lenBuf[:])
+	if err == nil {
+		_, err = e.pw.Write(e.buf[start : end+pad])
 	}
-	_, err := e.pw.Write(e.buf[start : end+pad])
+	e.obs.Done(OpRecord, time.Since(t0), err)
 	return err
 }
 

@@ -2,7 +2,8 @@ package wal
 
 import "time"
 
-// Op names a system call the WAL issues.
+// Op names an operation the WAL times: a system call it issues, or
+// OpRecord, one record's trip into the page writer.
 type Op uint8
 
 const (
@@ -13,10 +14,16 @@ const (
 	OpTruncate            // ftruncate(2) of a segment (cut, or the fallocate fallback)
 	OpRename              // rename of a pre-made segment into place
 	OpOpen                // open of a segment
+	// OpRecord is one record's frame (length word, record and padding)
+	// written into the page writer: the span etcd times as
+	// etcd_disk_wal_write_duration_seconds (encoder.go's write). It is not
+	// a system call; it includes the page writer's write(2) when the frame
+	// crosses the buffer's watermark, reported as OpWrite inside it.
+	OpRecord
 	numOps
 )
 
-var opNames = [...]string{"write", "fdatasync", "dirfsync", "fallocate", "ftruncate", "rename", "open"}
+var opNames = [...]string{"write", "fdatasync", "dirfsync", "fallocate", "ftruncate", "rename", "open", "record"}
 
 func (o Op) String() string {
 	if int(o) < len(opNames) {
@@ -26,7 +33,8 @@ func (o Op) String() string {
 }
 
 // Observer receives the duration of every system call the WAL issues on its
-// critical path, taken with the monotonic clock right around the call.
+// critical path, and of every record's write into the page writer
+// (OpRecord), taken with the monotonic clock right around it.
 // Begin is called just before the call (so a watchdog can see it in flight),
 // Done just after. Implementations must not allocate and must be safe for
 // use by the WAL's goroutine (Save) and its segment pipeline goroutine.

@@ -176,6 +176,7 @@ func Create(dir string, opts Options) (*WAL, error) {
 	}
 	w.tw.w = w
 	w.enc.init(&w.tw)
+	w.enc.obs = obs
 
 	p := filepath.Join(tmp, walName(0, 0))
 	f, err := w.openLocked(p, os.O_WRONLY|os.O_CREATE)

@@ -262,20 +262,20 @@ func TestObserverSeesEverySyscall(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if got := strings.Join(obs.savePath(), " "); got != "write fdatasync rename dirfsync" {
+	if got := strings.Join(obs.savePath(), " "); got != "record record record write fdatasync rename dirfsync" {
 		t.Fatalf("Create reported %q", got)
 	}
 	waitFor(t, "pipeline", pipelineReady(rec, 1))
 	obs.reset()
 	st := HardState{Term: 1, Vote: 1}
 	w.Save(st, []Entry{{Term: 1, Index: 1, Data: make([]byte, 100)}})
-	if got := strings.Join(obs.savePath(), " "); got != "write fdatasync" {
+	if got := strings.Join(obs.savePath(), " "); got != "record record write fdatasync" {
 		t.Fatalf("Save reported %q", got)
 	}
 	w.Save(st, []Entry{{Term: 1, Index: 2, Data: make([]byte, 9000)}})
 	obs.reset()
 	w.Save(st, []Entry{{Term: 1, Index: 3, Data: make([]byte, 10)}})
-	if got := strings.Join(obs.savePath(), " "); got != "ftruncate write fdatasync write fdatasync rename dirfsync" {
+	if got := strings.Join(obs.savePath(), " "); got != "record record ftruncate write fdatasync record record record write fdatasync rename dirfsync" {
 		t.Fatalf("cutting Save reported %q", got)
 	}
 	// Begin and Done pair up per op (once the pipeline has stopped).

@@ -35,6 +35,7 @@ import (
 
 	"github.com/etcdisk/etcdisk/bench/runfolder"
 	"github.com/etcdisk/etcdisk/internal/etcdbuckets"
+	"github.com/etcdisk/etcdisk/report"
 )
 
 // Defaults: the load of `etcdctl check perf --load s` with 1 KiB values.
@@ -355,9 +356,7 @@ func newDriver(cli *clientv3.Client, cfg Config) *driver {
 	return &driver{cli: cli, cfg: cfg, value: string(v), hist: newHist()}
 }
 
-func newHist() *hdrhistogram.Histogram {
-	return hdrhistogram.New(int64(time.Microsecond), int64(time.Hour), 3)
-}
+func newHist() *hdrhistogram.Histogram { return report.NewHistogram() }
 
 func (d *driver) reset() {
 	d.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -15,7 +16,7 @@ import (
 	"github.com/etcdisk/etcdisk/report"
 )
 
-const calibrateHelp = `Usage: etcdisk calibrate [--dir DIR] [--rate R] [--value-size S] [--duration D]
+const calibrateHelp = `Usage: etcdisk calibrate [--dir DIR] [--rate R] [--value-size S] [--duration D] [--tolerance T]
 
 Checks etcdisk's model against a real etcd on the same disk. It starts a
 single-member etcd in process (data in a folder of its own under --dir, ports
@@ -27,16 +28,37 @@ same rate, sizes and request shape (put) on the same disk (its puts, too, go
 over loopback gRPC: see etcdisk run --help, --grpc), and prints both side by
 side with their ratios. Everything it creates is removed.
 
+It ends with a verdict on the model's WAL fsync mean over etcd's: PASS (exit
+0) when the ratio lies within 1/T..T for --tolerance T (default 1.33: the
+band 0.75-1.33), FAIL (exit 1) outside it.
+
 Examples:
   etcdisk calibrate --dir /var/lib/etcd-test
   etcdisk calibrate --rate 1000 --value-size 1KiB --duration 30s --output json
+  etcdisk calibrate --dir /var/lib/etcd-test --tolerance 1.2
 `
+
+// defaultCalibrateTolerance makes the band 0.75-1.33 on the WAL fsync mean
+// ratio.
+const defaultCalibrateTolerance = 1.33
 
 // calibration is the JSON document of `etcdisk calibrate --output json`.
 type calibration struct {
 	Etcd   *calibrate.Result  `json:"etcd"`
 	Model  *report.Result     `json:"model"`
 	Ratios map[string]float64 `json:"ratios"` // model / etcd
+	// Verdict is pass when Ratios["wal_fsync_mean"] lies within
+	// 1/Tolerance..Tolerance, fail otherwise.
+	Verdict   string  `json:"verdict"`
+	Tolerance float64 `json:"tolerance"`
+}
+
+// calibrationVerdict judges the model's WAL fsync mean over etcd's.
+func calibrationVerdict(ratio, tolerance float64) string {
+	if ratio > 0 && ratio >= 1/tolerance && ratio <= tolerance {
+		return report.VerdictPass
+	}
+	return report.VerdictFail
 }
 
 func cmdCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -51,6 +73,8 @@ func cmdCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.Var(durationValue{&cfg.Warmup, true}, "warmup", "warm-up of each phase, not measured")
 	fs.Var(choiceValue{&output, []string{"text", "json"}}, "output", "format on stdout")
 	fs.StringVar(&outDir, "out", "", "also write calibration.json and the model's result and exports here")
+	tolerance := defaultCalibrateTolerance
+	fs.Float64Var(&tolerance, "tolerance", tolerance, "PASS when model/etcd WAL fsync mean is within 1/T..T")
 	if ok, code := parseFlags(fs, args, calibrateHelp, stdout, stderr); !ok {
 		return code
 	}
@@ -59,6 +83,9 @@ func cmdCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if cfg.Rate <= 0 {
 		return usageError(stderr, "calibrate", "--rate must be positive")
+	}
+	if !(tolerance > 1) || math.IsInf(tolerance, 0) {
+		return usageError(stderr, "calibrate", "--tolerance must be a number over 1 (e.g. 1.33 for the band 0.75-1.33)")
 	}
 	model := bench.DefaultConfig()
 	// NB: no named load: calibrate's etcd client is one connection with up
@@ -89,7 +116,12 @@ func cmdCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "etcdisk calibrate: model: %v\n", err)
 		return exitError
 	}
-	c := calibration{Etcd: cal, Model: res, Ratios: calibrationRatios(cal, res)}
+	c := calibration{Etcd: cal, Model: res, Ratios: calibrationRatios(cal, res), Tolerance: tolerance}
+	c.Verdict = calibrationVerdict(c.Ratios["wal_fsync_mean"], tolerance)
+	code := exitPass
+	if c.Verdict != report.VerdictPass {
+		code = exitFail
+	}
 	if outDir != "" {
 		if err := writeCalibration(outDir, c); err != nil {
 			fmt.Fprintf(stderr, "etcdisk calibrate: %v\n", err)
@@ -103,10 +135,10 @@ func cmdCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "etcdisk calibrate: %v\n", err)
 			return exitError
 		}
-		return exitPass
+		return code
 	}
 	writeCalibrationText(stdout, c)
-	return exitPass
+	return code
 }
 
 func writeCalibration(dir string, c calibration) error {
@@ -183,4 +215,10 @@ func writeCalibrationText(w io.Writer, c calibration) {
 	for _, warn := range cal.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
+	word := "PASS"
+	if c.Verdict != report.VerdictPass {
+		word = "FAIL"
+	}
+	fmt.Fprintf(w, "\nVerdict: %s: model/etcd WAL fsync mean %.2f, tolerance %.2f-%.2f (--tolerance %g)\n",
+		word, c.Ratios["wal_fsync_mean"], 1/c.Tolerance, c.Tolerance, c.Tolerance)
 }

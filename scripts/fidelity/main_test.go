@@ -1,8 +1,14 @@
 package main
 
 import (
+	"io"
 	"math"
+	"os"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/etcdisk/etcdisk/scripts/internal/fiorecipe"
 )
 
 func TestGeoMeanCI(t *testing.T) {
@@ -43,4 +49,36 @@ func TestBand(t *testing.T) {
 			t.Errorf("band(%v, %v, %v, %d) = %q, want %q", c.g, c.lo, c.hi, c.n, got, c.want)
 		}
 	}
+}
+
+// fio's p99 is exact while etcd's is interpolated from its buckets: the
+// table gives it no ratio.
+func TestFioP99HasNoRatio(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	real := sample{walMean: time.Millisecond, walP99: 4 * time.Millisecond}
+	fio := fioSample(fiorecipe.Latency{Mean: 2 * time.Millisecond, P99: 3 * time.Millisecond})
+	printTable(100, real, real, fio, true)
+	os.Stdout = stdout
+	w.Close()
+	out, _ := io.ReadAll(r)
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "fio recipe") {
+			continue
+		}
+		f := strings.Fields(line)
+		// fio recipe | mean | p99 | x mean | x p99 | ...
+		if f[2] != "2ms" || f[3] != "-" || f[4] != "2.00" || f[5] != "-" {
+			t.Fatalf("fio row %q: want mean 2ms, no p99 and no p99 ratio", line)
+		}
+		if !strings.Contains(string(out), "3ms (fio's exact p99") {
+			t.Fatalf("fio's exact p99 not printed apart:\n%s", out)
+		}
+		return
+	}
+	t.Fatalf("no fio row:\n%s", out)
 }

@@ -19,10 +19,12 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/etcdisk/etcdisk/bench"
 	"github.com/etcdisk/etcdisk/scripts/internal/etcdiskbin"
 	"github.com/etcdisk/etcdisk/scripts/internal/fiorecipe"
 )
@@ -101,8 +103,41 @@ func runFio(dir string) (sample, error) {
 	return sample{p50: l.P50, p99: l.P99, mean: l.Mean}, err
 }
 
+// fioWrites is one pass of fio's recipe over its 22 MiB file.
+const fioWrites = bench.FioFileSize / bench.FioBlockSize
+
+// etcdiskArgs runs etcdisk as fio runs: no warm-up, one pass of fioWrites
+// writes into the file it has just laid out (preallocated) in a fresh
+// directory, whatever etcdisk's defaults.
+func etcdiskArgs(dir string) []string {
+	return []string{"run", "--workload", "fio", "--dir", dir, "--warmup", "0s",
+		"--ops", strconv.Itoa(fioWrites), "--output", "json", "--progress", "never"}
+}
+
+// etcdiskRun is what fiocompare reads of etcdisk's result.
+type etcdiskRun struct {
+	Config struct {
+		WarmupNs int64 `json:"warmup_ns"` // asked for
+	} `json:"config"`
+	Saves   int64 `json:"saves"`
+	Metrics map[string]struct {
+		P50Ns  int64 `json:"p50_ns"`
+		P99Ns  int64 `json:"p99_ns"`
+		MeanNs int64 `json:"mean_ns"`
+	} `json:"metrics"`
+}
+
+// likeFio refuses a run that was not fio's: a warm-up, or not one pass.
+func (r etcdiskRun) likeFio() error {
+	if r.Config.WarmupNs != 0 || r.Saves != fioWrites {
+		return fmt.Errorf("etcdisk did not run like fio: warm-up %v, %d writes (want none and %d)",
+			time.Duration(r.Config.WarmupNs), r.Saves, fioWrites)
+	}
+	return nil
+}
+
 func runEtcdisk(bin, dir string) (sample, error) {
-	cmd := exec.Command(bin, "run", "--workload", "fio", "--dir", dir, "--output", "json", "--progress", "never")
+	cmd := exec.Command(bin, etcdiskArgs(dir)...)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	err := cmd.Run()
@@ -110,15 +145,12 @@ func runEtcdisk(bin, dir string) (sample, error) {
 	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() != 2) {
 		return sample{}, fmt.Errorf("etcdisk: %v: %s", err, se.String())
 	}
-	var doc struct {
-		Metrics map[string]struct {
-			P50Ns  int64 `json:"p50_ns"`
-			P99Ns  int64 `json:"p99_ns"`
-			MeanNs int64 `json:"mean_ns"`
-		} `json:"metrics"`
-	}
+	var doc etcdiskRun
 	if err := json.Unmarshal(so.Bytes(), &doc); err != nil {
 		return sample{}, fmt.Errorf("cannot read etcdisk's JSON: %v", err)
+	}
+	if err := doc.likeFio(); err != nil {
+		return sample{}, err
 	}
 	m := doc.Metrics["wal_fdatasync"]
 	return sample{time.Duration(m.P50Ns), time.Duration(m.P99Ns), time.Duration(m.MeanNs)}, nil

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"testing"
+
+	"github.com/etcdisk/etcdisk/scripts/internal/etcdiskbin"
+)
+
+// etcdisk's side of the comparison is fio's: no warm-up, one pass into a
+// freshly laid-out file; a run that is not is refused.
+func TestEtcdiskRunsLikeFio(t *testing.T) {
+	warm := etcdiskRun{Saves: fioWrites}
+	warm.Config.WarmupNs = 2e9
+	if warm.likeFio() == nil {
+		t.Fatal("a run with a warm-up was accepted")
+	}
+	if (etcdiskRun{Saves: 2 * fioWrites}).likeFio() == nil {
+		t.Fatal("a run of two passes was accepted")
+	}
+	if testing.Short() {
+		t.Skip("-short: not running etcdisk")
+	}
+	dir := t.TempDir()
+	t.Chdir("../..") // etcdiskbin builds ./cmd/etcdisk
+	bin, cleanup, err := etcdiskbin.Get("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	out, err := exec.CommandContext(context.Background(), bin, etcdiskArgs(dir)...).Output()
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() != 2) { // any verdict will do
+		t.Fatalf("%v: %s", err, out)
+	}
+	var r etcdiskRun
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.likeFio(); err != nil {
+		t.Fatal(err)
+	}
+}
