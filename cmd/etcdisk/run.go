@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/spf13/pflag"
 	"io"
 	"os"
 	"path/filepath"
@@ -153,16 +154,18 @@ Examples:
 Exit codes: 0 PASS, 1 FAIL, 2 error, bad usage or interrupted, 3 INCONCLUSIVE (run longer).
 `
 
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg := bench.DefaultConfig()
-	cfg.Version = etcdiskVersion()
-	var (
-		output   = "text"
-		progress = "auto"
-		outs     runOutputs
-		loadName = bench.DefaultLoad
-		rateMax  bool
-	)
+// runOptions are the run flags that are not bench.Config fields.
+type runOptions struct {
+	output, progress string
+	outs             runOutputs
+	loadName         string
+	rateMax          bool
+	segSize          int
+}
+
+// runFlagSet registers every run flag into cfg and o.
+func runFlagSet(cfg *bench.Config, o *runOptions) *pflag.FlagSet {
+	*o = runOptions{output: "text", progress: "auto", loadName: bench.DefaultLoad, segSize: int(cfg.SegmentSize)}
 	fs := newFlagSet("run")
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory on the disk to measure")
 	fs.StringVar(&cfg.Device, "device", "", "raw block device to measure instead of --dir (O_DIRECT, 64 MiB regions; see Raw devices above)")
@@ -170,8 +173,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(choiceValue{&cfg.Workload, []string{bench.WorkloadWAL, bench.WorkloadFio}}, "workload", "wal (etcd's WAL) or fio (fio's recipe)")
 	fs.Var(durationValue{&cfg.Duration, false}, "duration", "length of the measured phase, after --warmup")
 	fs.Int64Var(&cfg.Ops, "ops", 0, "stop after this many proposals (or Saves, with --rate max)")
-	fs.StringVar(&loadName, "load", bench.DefaultLoad, "named load: "+strings.Join(bench.LoadNames(), ", ")+" (see Load above)")
-	fs.Var(runRateValue{&cfg.Rate, &rateMax}, "rate", "proposals per second with the load's clients and sizes (e.g. 500 or 500/s), or max: the closed loop")
+	fs.StringVar(&o.loadName, "load", bench.DefaultLoad, "named load: "+strings.Join(bench.LoadNames(), ", ")+" (see Load above)")
+	fs.Var(runRateValue{&cfg.Rate, &o.rateMax}, "rate", "proposals per second with the load's clients and sizes (e.g. 500 or 500/s), or max: the closed loop")
 	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "clients of the request path, each with its own connection and one request in flight (default: the load's; 0: one connection, up to 4096 in flight, as calibrate's etcd client)")
 	fs.Var(choiceValue{&cfg.Arrivals, []string{bench.ArrivalsConstant, bench.ArrivalsPoisson}}, "arrivals", "arrival process with --rate")
 	fs.Var(sizeValue{&cfg.EntrySize}, "entry-size", "raft entry data size (default: one Save writes 2300 bytes)")
@@ -190,28 +193,27 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(durationValue{&cfg.P99Target, false}, "p99-target", "WAL fdatasync p99 target")
 	fs.Var(durationValue{&cfg.BackendP99Target, false}, "backend-p99-target", "backend commit p99 target")
 	fs.Var(durationValue{&cfg.Warmup, true}, "warmup", "warm-up before measuring, excluded from the results")
-	fs.Var(choiceValue{&output, []string{"text", "json"}}, "output", "report format on stdout")
-	outs.flags(fs)
+	fs.Var(choiceValue{&o.output, []string{"text", "json"}}, "output", "report format on stdout")
+	o.outs.flags(fs)
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the run folder for inspection")
-	fs.Var(choiceValue{&progress, []string{"auto", "always", "never"}}, "progress", "live progress line on stderr (auto: when stderr is a terminal)")
-	segSize := int(cfg.SegmentSize)
-	fs.Var(sizeValue{&segSize}, "segment-size", "WAL segment size (etcd: 64000000)")
+	fs.Var(choiceValue{&o.progress, []string{"auto", "always", "never"}}, "progress", "live progress line on stderr (auto: when stderr is a terminal)")
+	fs.Var(sizeValue{&o.segSize}, "segment-size", "WAL segment size (etcd: 64000000)")
 	fs.Var(durationValue{&cfg.StallThreshold, false}, "stall-threshold", "report an fdatasync in flight longer than this (etcd's heartbeat interval)")
-	if ok, code := parseFlags(fs, args, fmt.Sprintf(runHelp, loadHelp(), bench.KubernetesMixHelp(), scenarioHelp()), stdout, stderr); !ok {
-		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(stderr, "run", fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
-	}
-	cfg.SegmentSize = int64(segSize)
+	return fs
+}
+
+// applyRunRules turns the parsed flags into the run's config: the mode
+// rules that depend on which flags were given.
+func applyRunRules(fs *pflag.FlagSet, cfg *bench.Config, o *runOptions) error {
+	cfg.SegmentSize = int64(o.segSize)
 	if fs.Changed("entry-size") && cfg.EntrySize == 0 {
-		return usageError(stderr, "run", "--entry-size must be at least 1 byte (leave it out for the default)")
+		return errors.New("--entry-size must be at least 1 byte (leave it out for the default)")
 	}
-	if err := resolveLoad(fs, &cfg, loadName, rateMax); err != nil {
-		return usageError(stderr, "run", err.Error())
+	if err := resolveLoad(fs, cfg, o.loadName, o.rateMax); err != nil {
+		return err
 	}
 	if fs.Changed("grpc") && cfg.GRPC && (cfg.Rate == 0 || cfg.Workload != bench.WorkloadWAL) {
-		return usageError(stderr, "run", "--grpc needs an open loop (not --rate max) and the wal workload: a closed loop has no clients")
+		return errors.New("--grpc needs an open loop (not --rate max) and the wal workload: a closed loop has no clients")
 	}
 	if cfg.Device != "" && !fs.Changed("backend") {
 		cfg.Backend = false // bbolt needs a file system
@@ -230,31 +232,50 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.Duration = 0 // stop on the op count alone
 	}
 	if err := cfg.Validate(); err != nil {
-		return usageError(stderr, "run", err.Error())
+		return err
 	}
-	if err := outs.validate(); err != nil {
+	return o.outs.validate()
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg := bench.DefaultConfig()
+	cfg.Version = etcdiskVersion()
+	var o runOptions
+	fs := runFlagSet(&cfg, &o)
+	if ok, code := parseFlags(fs, args, fmt.Sprintf(runHelp, loadHelp(), bench.KubernetesMixHelp(), scenarioHelp()), stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(stderr, "run", fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	if err := applyRunRules(fs, &cfg, &o); err != nil {
 		return usageError(stderr, "run", err.Error())
 	}
 	cfg.Log = stderr
-	if showProgress(progress, stderr) {
+	if showProgress(o.progress, stderr) {
 		p := &progressLine{w: stderr}
 		cfg.Progress = p.update
 		defer p.clear()
 	}
-
 	res, err := bench.Run(ctx, cfg)
 	if res == nil {
 		fmt.Fprintf(stderr, "etcdisk run: %v\n", err)
 		return exitError
 	}
-	if !outs.writeFiles(res, stderr) {
+	return emitRunResult(ctx, res, err, &o, cfg.Progress != nil, stdout, stderr)
+}
+
+// emitRunResult writes the result to every output and returns the exit
+// code: the verdict's, or 2 for an error or an interruption.
+func emitRunResult(ctx context.Context, res *report.Result, err error, o *runOptions, progress bool, stdout, stderr io.Writer) int {
+	if !o.outs.writeFiles(res, stderr) {
 		return exitError
 	}
-	if cfg.Progress != nil {
+	if progress {
 		clearLine(stderr)
 	}
 	var rerr error
-	if output == "json" {
+	if o.output == "json" {
 		rerr = report.Write(stdout, res)
 	} else {
 		rerr = report.WriteText(stdout, res)
@@ -263,11 +284,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "etcdisk run: %v\n", rerr)
 		return exitError
 	}
-	if outs.outDir != "" {
-		abs, _ := filepath.Abs(outs.outDir)
+	if o.outs.outDir != "" {
+		abs, _ := filepath.Abs(o.outs.outDir)
 		fmt.Fprintf(stderr, "etcdisk: results written to %s\n", abs)
 	}
-	outs.pushResult(ctx, res, stderr)
+	o.outs.pushResult(ctx, res, stderr)
 	switch {
 	case errors.Is(err, bench.ErrInterrupted):
 		fmt.Fprintf(stderr, "etcdisk run: interrupted (%v); the report above covers what was measured\n", context.Cause(ctx))
