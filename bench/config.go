@@ -14,6 +14,7 @@ import (
 
 	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/neighbor"
+	"github.com/etcdisk/etcdisk/bench/pace"
 	"github.com/etcdisk/etcdisk/wal/vfs"
 	"github.com/etcdisk/etcdisk/wal/vfs/blockdev"
 )
@@ -22,12 +23,6 @@ import (
 const (
 	WorkloadWAL = "wal" // etcd's WAL write path (default)
 	WorkloadFio = "fio" // fio --rw=write --ioengine=sync --fdatasync=1 --size=22m --bs=2300
-)
-
-// Arrival processes for open-loop runs.
-const (
-	ArrivalsConstant = "constant"
-	ArrivalsPoisson  = "poisson"
 )
 
 // Defaults that come from etcd (see etcd-io-pattern.md).
@@ -81,7 +76,7 @@ type Config struct {
 	// as etcdctl check perf's. 0: one connection, up to maxInFlight.
 	Clients int
 	// Arrivals is the arrival process for Rate > 0: constant or poisson.
-	Arrivals string
+	Arrivals pace.Arrivals
 	// Seed seeds the Poisson arrival process (0 = fixed default seed).
 	Seed int64
 	// EntrySize is the Data size of each raft entry; 0 picks the size that
@@ -191,7 +186,7 @@ func baseConfig() Config {
 		Dir:              ".",
 		Workload:         WorkloadWAL,
 		Duration:         DefaultDuration,
-		Arrivals:         ArrivalsConstant,
+		Arrivals:         pace.Constant,
 		Batch:            1,
 		KeySize:          32,
 		Request:          RequestTxn,
@@ -218,10 +213,8 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("unknown workload %q (want wal or fio)", c.Workload)
 	}
-	switch c.Arrivals {
-	case ArrivalsConstant, ArrivalsPoisson:
-	default:
-		return fmt.Errorf("unknown arrival process %q (want constant or poisson)", c.Arrivals)
+	if _, err := pace.ParseArrivals(string(c.Arrivals)); err != nil {
+		return err
 	}
 	if c.Duration < 0 {
 		return fmt.Errorf("duration must not be negative, got %s", c.Duration)

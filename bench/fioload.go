@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/etcdisk/etcdisk/bench/pace"
 	"github.com/etcdisk/etcdisk/internal/syscallloop"
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal/vfs"
@@ -36,7 +37,7 @@ type fioLoad struct {
 
 	fdatasync, write *series
 	saves, bytes     atomic.Int64
-	gate             gate
+	gate             pace.Gate
 }
 
 const fioFileName = "etcdisk-fio.0.0" // fio names files <job>.<job number>.<file number>
@@ -87,7 +88,7 @@ func (l *fioLoad) run(ctx context.Context, stop *atomic.Bool) error {
 	var n int64                   // writes since the start of the run (warm-up included)
 	var yield syscallloop.Yielder // this loop never waits in Go
 	for !stop.Load() && ctx.Err() == nil {
-		if waitGate(ctx, stop, l.gate) {
+		if pace.WaitGate(ctx, stop, l.gate) {
 			continue
 		}
 		if l.cfg.Ops > 0 && l.saves.Load() >= l.cfg.Ops {

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/etcdisk/etcdisk/bench/pace"
 )
 
 // The gRPC front end puts etcd's request path in front of the WAL loop: in
@@ -191,27 +193,20 @@ func (f *frontend) propose(ctx context.Context, r *pb.InternalRaftRequest) error
 func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 	l := f.l
 	epoch := l.rec.epoch
-	sched := newSchedule(l.cfg.Arrivals, l.cfg.Rate, l.cfg.Seed)
+	b := pace.NewBatcher(pace.NewSchedule(l.cfg.Arrivals, l.cfg.Rate, l.cfg.Seed), 1)
 	idle := f.idleClients()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	next := sched.next()
+	one := make([]time.Duration, 0, 1)
 	// Arrivals never sent are due at the stop as the others.
-	defer l.pending.setDue(func(stop time.Duration, record func(time.Duration)) {
-		for ; next <= stop; next = sched.next() {
-			record(next)
-		}
-	})
+	defer l.pending.setDue(b.Due)
 	for i := 0; !stop.Load() && ctx.Err() == nil; i++ {
-		if waitGate(ctx, stop, l.gate) {
+		if pace.WaitGate(ctx, stop, l.gate) {
 			// Arrivals during a live-safe pause are not made.
-			now := time.Since(epoch)
-			for next <= now {
-				next = sched.next()
-			}
+			b.Skip(time.Since(epoch))
 			continue
 		}
-		if !sleepUntil(ctx, stop, epoch, next) {
+		if !pace.SleepUntil(ctx, stop, epoch, b.Next()) {
 			return
 		}
 		var c int
@@ -220,8 +215,7 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 		case <-ctx.Done():
 			return
 		}
-		arrival := next
-		next = sched.next()
+		arrival := b.Take(time.Since(epoch), one[:0])[0]
 		id := l.pending.add(arrival)
 		wg.Add(1)
 		go func(i int) {

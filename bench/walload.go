@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/etcdisk/etcdisk/bench/backend"
+	"github.com/etcdisk/etcdisk/bench/pace"
 	"github.com/etcdisk/etcdisk/internal/syscallloop"
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal"
@@ -84,7 +85,7 @@ type walLoad struct {
 
 	saves, entries atomic.Int64
 	bytes          atomic.Int64 // written by the measured phase's Saves
-	gate           gate
+	gate           pace.Gate
 
 	// fe, in an open loop with Config.GRPC, carries every proposal
 	// through etcd's gRPC request path (frontend.go).
@@ -292,7 +293,7 @@ func (l *walLoad) run(ctx context.Context, stop *atomic.Bool) error {
 	}
 	var yield syscallloop.Yielder // the closed loop never waits in Go
 	for !stop.Load() && ctx.Err() == nil && !l.done() {
-		if waitGate(ctx, stop, l.gate) {
+		if pace.WaitGate(ctx, stop, l.gate) {
 			continue // re-check stop after a pause
 		}
 		if err := l.save(l.cfg.Batch); err != nil {
@@ -309,7 +310,7 @@ func (l *walLoad) run(ctx context.Context, stop *atomic.Bool) error {
 // to the end of the fdatasync that made it durable.
 func (l *walLoad) runOpen(ctx context.Context, stop *atomic.Bool) error {
 	perSave := maxEntriesPerSave / l.cfg.Batch
-	b := newBatcher(newSchedule(l.cfg.Arrivals, l.cfg.Rate, l.cfg.Seed), perSave)
+	b := pace.NewBatcher(pace.NewSchedule(l.cfg.Arrivals, l.cfg.Rate, l.cfg.Seed), perSave)
 	epoch := l.rec.epoch
 	p := l.pending
 	p.setDue(func(stop time.Duration, record func(time.Duration)) {
@@ -318,15 +319,12 @@ func (l *walLoad) runOpen(ctx context.Context, stop *atomic.Bool) error {
 				record(a)
 			}
 		}
-		for b.pending <= stop {
-			record(b.pending)
-			b.pending = b.sched.next()
-		}
+		b.Due(stop, record)
 	})
 	for !stop.Load() && ctx.Err() == nil && !l.done() {
-		if waitGate(ctx, stop, l.gate) {
+		if pace.WaitGate(ctx, stop, l.gate) {
 			p.mu.Lock()
-			b.skip(time.Since(epoch))
+			b.Skip(time.Since(epoch))
 			p.mu.Unlock()
 			continue
 		}
@@ -336,14 +334,14 @@ func (l *walLoad) runOpen(ctx context.Context, stop *atomic.Bool) error {
 			p.mu.Unlock()
 			return nil
 		}
-		w := b.wait(now)
+		w := b.Wait(now)
 		if w <= 0 {
-			l.arrived = b.take(now, l.arrived[:0])
+			l.arrived = b.Take(now, l.arrived[:0])
 			l.inSave = true
 		}
 		p.mu.Unlock()
 		if w > 0 {
-			if !sleepUntil(ctx, stop, epoch, now+w) {
+			if !pace.SleepUntil(ctx, stop, epoch, now+w) {
 				break
 			}
 			continue

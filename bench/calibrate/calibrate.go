@@ -23,6 +23,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -33,6 +34,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/etcdisk/etcdisk/bench/pace"
 	"github.com/etcdisk/etcdisk/bench/runfolder"
 	"github.com/etcdisk/etcdisk/internal/etcdbuckets"
 	"github.com/etcdisk/etcdisk/report"
@@ -381,26 +383,20 @@ func (d *driver) key(i int) string {
 // returns the time from the first arrival to the last reply.
 func (d *driver) drive(ctx context.Context, dur time.Duration) (time.Duration, error) {
 	n := int(math.Round(d.cfg.Rate * dur.Seconds()))
-	interval := float64(time.Second) / d.cfg.Rate
+	arrivals := pace.NewBatcher(pace.NewSchedule(pace.Constant, d.cfg.Rate, 0), 1)
+	one := make([]time.Duration, 0, 1)
+	var never atomic.Bool // the run ends by ctx or after n puts
 	sem := make(chan struct{}, d.cfg.MaxInFlight)
 	var wg sync.WaitGroup
 	start := time.Now()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
 	var err error
 loop:
-	for i := range n {
-		at := start.Add(time.Duration(float64(i) * interval))
-		if wait := time.Until(at); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				err = ctx.Err()
-				break loop
-			}
+	for range n {
+		if !pace.SleepUntil(ctx, &never, start, arrivals.Next()) {
+			err = ctx.Err()
+			break loop
 		}
+		at := start.Add(arrivals.Take(time.Since(start), one[:0])[0])
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/etcdisk/etcdisk/bench"
+	"github.com/etcdisk/etcdisk/bench/pace"
 	"github.com/etcdisk/etcdisk/internal/units"
 )
 
@@ -158,4 +159,22 @@ func parseFlags(fs *pflag.FlagSet, args []string, help string, stdout, stderr io
 func usageError(stderr io.Writer, cmd, msg string) int {
 	fmt.Fprintf(stderr, "etcdisk %s: %s (see etcdisk %s --help)\n", cmd, msg, cmd)
 	return exitError
+}
+
+// arrivalsValue is --arrivals: an arrival process of package pace.
+type arrivalsValue struct{ p *pace.Arrivals }
+
+func (v arrivalsValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return string(*v.p)
+}
+func (v arrivalsValue) Type() string { return strings.Join(pace.ArrivalNames(), "|") }
+func (v arrivalsValue) Set(s string) error {
+	a, err := pace.ParseArrivals(s)
+	if err == nil {
+		*v.p = a
+	}
+	return err
 }

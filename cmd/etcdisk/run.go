@@ -176,7 +176,7 @@ func runFlagSet(cfg *bench.Config, o *runOptions) *pflag.FlagSet {
 	fs.StringVar(&o.loadName, "load", bench.DefaultLoad, "named load: "+strings.Join(bench.LoadNames(), ", ")+" (see Load above)")
 	fs.Var(runRateValue{&cfg.Rate, &o.rateMax}, "rate", "proposals per second with the load's clients and sizes (e.g. 500 or 500/s), or max: the closed loop")
 	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "clients of the request path, each with its own connection and one request in flight (default: the load's; 0: one connection, up to 4096 in flight, as calibrate's etcd client)")
-	fs.Var(choiceValue{&cfg.Arrivals, []string{bench.ArrivalsConstant, bench.ArrivalsPoisson}}, "arrivals", "arrival process with --rate")
+	fs.Var(arrivalsValue{&cfg.Arrivals}, "arrivals", "arrival process with --rate")
 	fs.Var(sizeValue{&cfg.EntrySize}, "entry-size", "raft entry data size (default: one Save writes 2300 bytes)")
 	fs.StringVar(&cfg.ValueSize, "value-size", "", "model proposals: value size (1KiB), range (1KiB-8KiB) or mix (kubernetes)")
 	fs.IntVar(&cfg.KeySize, "key-size", cfg.KeySize, "key length of each proposal, with --value-size")

@@ -1,4 +1,4 @@
-package bench
+package pace
 
 import (
 	"testing"
@@ -6,9 +6,9 @@ import (
 )
 
 func TestConstantSchedule(t *testing.T) {
-	s := &constantSchedule{rate: 150}
+	s := &constant{rate: 150}
 	for i := 0; i < 1000; i++ {
-		got := s.next()
+		got := s.Next()
 		want := time.Duration(float64(i) * float64(time.Second) / 150)
 		if got != want {
 			t.Fatalf("arrival %d at %s, want %s", i, got, want)
@@ -17,11 +17,11 @@ func TestConstantSchedule(t *testing.T) {
 }
 
 func TestPoissonScheduleMeanRate(t *testing.T) {
-	s := newPoissonSchedule(1000, 1)
+	s := newPoisson(1000, 1)
 	var last time.Duration
 	const n = 200000
 	for i := 0; i < n; i++ {
-		d := s.next()
+		d := s.Next()
 		if d < last {
 			t.Fatalf("arrival %d goes back in time: %s < %s", i, d, last)
 		}
@@ -34,9 +34,9 @@ func TestPoissonScheduleMeanRate(t *testing.T) {
 		t.Fatalf("%d Poisson arrivals took %.2fs, want ~%.0fs", n, got, float64(n)/1000)
 	}
 	// Same seed, same schedule.
-	a, b := newPoissonSchedule(50, 7), newPoissonSchedule(50, 7)
+	a, b := newPoisson(50, 7), newPoisson(50, 7)
 	for i := 0; i < 100; i++ {
-		if x, y := a.next(), b.next(); x != y {
+		if x, y := a.Next(), b.Next(); x != y {
 			t.Fatalf("seeded schedules differ at %d: %s vs %s", i, x, y)
 		}
 	}
@@ -61,12 +61,12 @@ func TestBatcher(t *testing.T) {
 		{"fractional", 1000, 2500 * time.Microsecond, []int{1, 2, 3, 2, 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newBatcher(&constantSchedule{rate: tc.rate}, 1000)
+			b := NewBatcher(&constant{rate: tc.rate}, 1000)
 			var now time.Duration
 			buf := make([]time.Duration, 0, 1000)
 			for i, want := range tc.wantBatch {
-				now += b.wait(now) // idle until something arrives
-				got := b.take(now, buf[:0])
+				now += b.Wait(now) // idle until something arrives
+				got := b.Take(now, buf[:0])
 				if len(got) != want {
 					t.Fatalf("Save %d at %s carried %d proposals, want %d", i, now, len(got), want)
 				}
@@ -77,25 +77,25 @@ func TestBatcher(t *testing.T) {
 }
 
 func TestBatcherCap(t *testing.T) {
-	b := newBatcher(&constantSchedule{rate: 1e6}, 10)
-	got := b.take(time.Second, make([]time.Duration, 0, 10))
+	b := NewBatcher(&constant{rate: 1e6}, 10)
+	got := b.Take(time.Second, make([]time.Duration, 0, 10))
 	if len(got) != 10 {
 		t.Fatalf("took %d proposals, want the cap of 10", len(got))
 	}
 	// The rest stay pending for the next Save, in order.
-	next := b.take(time.Second, nil)
+	next := b.Take(time.Second, nil)
 	if next[0] != 10*time.Microsecond {
 		t.Fatalf("next batch starts at %s, want 10us", next[0])
 	}
 }
 
 func TestBatcherAllocs(t *testing.T) {
-	b := newBatcher(&constantSchedule{rate: 1000}, 64)
+	b := NewBatcher(&constant{rate: 1000}, 64)
 	buf := make([]time.Duration, 0, 64)
 	var now time.Duration
 	allocs := testing.AllocsPerRun(1000, func() {
 		now += 3 * time.Millisecond
-		buf = b.take(now, buf[:0])
+		buf = b.Take(now, buf[:0])
 	})
 	if allocs != 0 {
 		t.Fatalf("take allocates %.1f times per call", allocs)
