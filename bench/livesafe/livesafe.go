@@ -47,14 +47,13 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/etcdisk/etcdisk/internal/etcdbuckets"
+	"github.com/etcdisk/etcdisk/report"
 )
 
 // Defaults.
 const (
-	// DefaultThreshold is etcd's WAL fsync p99 target.
-	DefaultThreshold = 10 * time.Millisecond
-	DefaultWindow    = 5 * time.Second
-	DefaultInterval  = time.Second
+	DefaultWindow   = 5 * time.Second
+	DefaultInterval = time.Second
 	// DefaultMetric is the member's WAL fsync histogram.
 	DefaultMetric = etcdbuckets.MetricWALFsync
 )
@@ -177,7 +176,7 @@ func newWatcher(cfg Config) (*Watcher, error) {
 		u.Path = "/metrics"
 	}
 	if cfg.Threshold == 0 {
-		cfg.Threshold = DefaultThreshold
+		cfg.Threshold = report.DefaultWALP99Target
 	}
 	if cfg.Resume == 0 {
 		cfg.Resume = cfg.Threshold * 3 / 4
