@@ -60,8 +60,8 @@ func TestReportsReadTheMode(t *testing.T) {
 	}
 }
 
-// A result written before runs recorded their mode renders as it always
-// did: grpc marks the request path, a rate the open loop.
+// A result of an older etcdisk, without a mode, renders from its settings:
+// grpc marks the request path, a rate the open loop.
 func TestReportsOfResultsWithoutMode(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(fixtureDir, "nvme-pass.json"))
 	if err != nil {

@@ -123,8 +123,8 @@ const (
 )
 
 // runMode is how proposals reached the WAL, as the run recorded it. A
-// result written before runs recorded their mode gets it from the settings
-// that then decided it, so that it renders as it always did.
+// result of an older etcdisk, which does not record its mode, gets it from
+// its grpc and rate settings.
 func (c Config) runMode() string {
 	switch {
 	case c.Mode != "":
