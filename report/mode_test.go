@@ -98,3 +98,24 @@ func TestReportsOfResultsWithoutMode(t *testing.T) {
 		})
 	}
 }
+
+// The fleet's load column reads the mode too; an older result's comes from
+// its rate.
+func TestFleetLoadReadsTheMode(t *testing.T) {
+	for _, tc := range []struct {
+		mode string
+		rate float64
+		want string
+	}{
+		{ModeClosedLoop, 150, "closed"},
+		{ModeRequestPath, 0, "open"},
+		{"", 150, "open"},
+		{"", 0, "closed"},
+	} {
+		r := loadFixture(t, "nvme-pass.json")
+		r.Config.Mode, r.Config.Rate = tc.mode, tc.rate
+		if got := Merge([]*Result{r}, nil).Rows[0].load(); got != tc.want {
+			t.Errorf("mode %q at rate %v: load %q, want %q", tc.mode, tc.rate, got, tc.want)
+		}
+	}
+}
