@@ -24,8 +24,8 @@ func TestCompareGolden(t *testing.T) {
 			if err := WriteComparisonJSON(&js, cmp); err != nil {
 				t.Fatal(err)
 			}
-			textGolden(t, c.golden+".txt.golden", txt.Bytes())
-			textGolden(t, c.golden+".json.golden", js.Bytes())
+			golden(t, c.golden+".txt.golden", txt.Bytes())
+			golden(t, c.golden+".json.golden", js.Bytes())
 			var back Comparison
 			if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.Regressed != cmp.Regressed {
 				t.Errorf("JSON does not read back: %v", err)

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -194,27 +192,5 @@ func TestWriteHgrmGolden(t *testing.T) {
 	if err := WriteHgrm(&buf, exportTestResult(t), MetricWALFdatasync); err != nil {
 		t.Fatal(err)
 	}
-	exportGolden(t, "export_wal_fdatasync.golden.hgrm", buf.Bytes())
-}
-
-// exportGolden compares got with testdata/name, or rewrites it with -update.
-func exportGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./report -update after checking the change)", name)
-	}
+	golden(t, "export_wal_fdatasync.golden.hgrm", buf.Bytes())
 }

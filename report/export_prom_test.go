@@ -198,5 +198,5 @@ func TestWritePrometheusRoundTrip(t *testing.T) {
 	if !bytes.Equal(buf.Bytes(), again.Bytes()) {
 		t.Error("two renderings of one result differ")
 	}
-	exportGolden(t, "export_metrics.golden.prom", buf.Bytes())
+	golden(t, "export_metrics.golden.prom", buf.Bytes())
 }

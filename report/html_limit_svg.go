@@ -41,21 +41,14 @@ func htmlLimitChart(ls *LimitSearch, targetNs int64) template.HTML {
 		}
 	}
 	if rhi == 0 || hi == 0 {
-		s.text((f.x0()+f.x1())/2, (f.y0()+f.y1())/2, "middle", "empty", "no step measured")
-		s.f(`</svg>`)
-		return s.html()
+		return s.empty(f, "no step measured")
 	}
-	if targetNs > 0 {
-		lo, hi = math.Min(lo, float64(targetNs)), math.Max(hi, float64(targetNs))
-	}
-	a := newHTMLLatencyAxis(lo, hi, f.y0(), f.y1())
+	a := htmlTargetAxis(f, lo, hi, targetNs)
 	xlo, xhi := math.Log2(rlo)-0.3, math.Log2(rhi)+0.3
 	xpos := func(rate float64) float64 { return f.x0() + (math.Log2(rate)-xlo)/(xhi-xlo)*(f.x1()-f.x0()) }
 
 	for r := rlo; r <= rhi*1.0001; r *= 2 {
-		x := xpos(r)
-		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`, htmlNum(x), htmlNum(f.y1()), htmlNum(x), htmlNum(f.y0()), htmlColorGrid)
-		s.text(x, f.y0()+17, "middle", "tick", FormatLimitRate(r, ls.Unit))
+		s.xTick(f, xpos(r), FormatLimitRate(r, ls.Unit))
 	}
 	s.text((f.x0()+f.x1())/2, f.height-8, "middle", "axis", "neighbour rate asked (log scale)")
 	s.yAxis(f, a)
@@ -63,11 +56,8 @@ func htmlLimitChart(ls *LimitSearch, targetNs int64) template.HTML {
 	labels := newHTMLLabels(f)
 	items := []htmlLegendItem{{label: ls.Metric + " p99 per step", color: htmlColorAxis, width: "1.5"}}
 	if targetNs > 0 {
-		y := a.pos(float64(targetNs))
-		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="6 3"/>`, htmlNum(f.x0()), htmlNum(y), htmlNum(f.x1()), htmlNum(y), htmlColorTarget)
-		labels.place(&s, f.x0()+6, y-5, "start", "target", "target "+htmlLatencyLabel(float64(targetNs)), true)
-		labels.avoid(y)
-		items = append(items, htmlLegendItem{label: "p99 target", color: htmlColorTarget, kind: "dash"})
+		s.labelledTarget(labels, f, a, targetNs)
+		items = append(items, htmlTargetLegend)
 	}
 	if ls.Limit > 0 {
 		htmlLimitMark(&s, labels, f, xpos(ls.Limit), htmlOutcomeColors[VerdictPass], "limit "+FormatLimitRate(ls.Limit, ls.Unit))
@@ -77,9 +67,7 @@ func htmlLimitChart(ls *LimitSearch, targetNs int64) template.HTML {
 		htmlLimitMark(&s, labels, f, xpos(ls.Failing), htmlColorTarget, "fails at "+FormatLimitRate(ls.Failing, ls.Unit))
 	}
 	htmlLimitPoints(&s, labels, ls, steps, xpos, a)
-	s.legend(f, items)
-	s.f(`</svg>`)
-	return s.html()
+	return s.close(f, items)
 }
 
 // htmlLimitMark draws a vertical dashed line at x, labelled at the top.

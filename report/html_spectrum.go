@@ -51,23 +51,16 @@ func htmlSpectra(title string, curves []htmlCurve, targetNs int64) template.HTML
 		}
 	}
 	if total == 0 {
-		s.text((f.x0()+f.x1())/2, (f.y0()+f.y1())/2, "middle", "empty", "no samples")
-		s.f(`</svg>`)
-		return s.html()
+		return s.empty(f, "no samples")
 	}
 	// The nines the data reaches: log10(count) (the top sample), at least 2.
 	nines := min(max(int(math.Ceil(math.Log10(float64(total))-1e-9)), 2), 7)
 	xmax := float64(nines)
 	xpos := func(x float64) float64 { return f.x0() + x/xmax*(f.x1()-f.x0()) }
-	if targetNs > 0 {
-		lo, hi = math.Min(lo, float64(targetNs)), math.Max(hi, float64(targetNs))
-	}
-	a := newHTMLLatencyAxis(lo, hi, f.y0(), f.y1())
+	a := htmlTargetAxis(f, lo, hi, targetNs)
 
 	for k := 0; k <= nines; k++ {
-		x := xpos(float64(k))
-		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`, htmlNum(x), htmlNum(f.y1()), htmlNum(x), htmlNum(f.y0()), htmlColorGrid)
-		s.text(x, f.y0()+17, "middle", "tick", htmlNinesLabel(k))
+		s.xTick(f, xpos(float64(k)), htmlNinesLabel(k))
 	}
 	s.text((f.x0()+f.x1())/2, f.height-8, "middle", "axis", "percentile")
 	s.yAxis(f, a)
@@ -78,11 +71,8 @@ func htmlSpectra(title string, curves []htmlCurve, targetNs int64) template.HTML
 		items = append(items, htmlLegendItem{label: c.label, color: c.color, width: "2.5"})
 	}
 	if targetNs > 0 {
-		y := a.pos(float64(targetNs))
-		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="6 3"/>`, htmlNum(f.x0()), htmlNum(y), htmlNum(f.x1()), htmlNum(y), htmlColorTarget)
-		labels.place(&s, f.x0()+6, y-5, "start", "target", "target "+htmlLatencyLabel(float64(targetNs)), true)
-		labels.avoid(y)
-		items = append(items, htmlLegendItem{label: "p99 target", color: htmlColorTarget, kind: "dash"})
+		s.labelledTarget(labels, f, a, targetNs)
+		items = append(items, htmlTargetLegend)
 	}
 	for _, c := range curves {
 		htmlSpectrumCurve(&s, c, xpos, xmax, a)
@@ -99,9 +89,7 @@ func htmlSpectra(title string, curves []htmlCurve, targetNs int64) template.HTML
 			labels.place(&s, f.x1()-4, a.pos(float64(c.h.Max()))-6, "end", "note", prefix+"max "+htmlLatencyLabel(float64(c.h.Max())), false)
 		}
 	}
-	s.legend(f, items)
-	s.f(`</svg>`)
-	return s.html()
+	return s.close(f, items)
 }
 
 // htmlSpectrumCurve draws one distribution's line.

@@ -5,7 +5,6 @@ import (
 	"html"
 	"html/template"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -219,230 +218,48 @@ func htmlNinesLabel(k int) string {
 	return strconv.FormatFloat(100-100/math.Pow(10, float64(k)), 'f', max(k-2, 0), 64) + "%"
 }
 
-// htmlTimeline plots a metric second by second (p50, p99, max) with the
-// phases in which each neighbour was on shaded, the target dashed and the
-// stalls marked.
-func htmlTimeline(r *Result, name string, targetNs int64) template.HTML {
-	f := htmlFrame{width: 1200, height: 300, left: 64, right: 24, top: 34, bottom: 40}
-	var s htmlSVG
-	s.open(f, "Latency per second: "+name)
+// htmlTargetLegend is the legend key of a target line.
+var htmlTargetLegend = htmlLegendItem{label: "p99 target", color: htmlColorTarget, kind: "dash"}
 
-	dur := float64(r.DurationNs) / 1e9
-	for i := range r.Intervals {
-		dur = math.Max(dur, htmlIntervalEnd(r, i))
-	}
-	dur = math.Max(dur, 1)
-	xpos := func(sec float64) float64 { return f.x0() + sec/dur*(f.x1()-f.x0()) }
-
-	lo, hi := math.Inf(1), 0.0
-	for _, iv := range r.Intervals {
-		if im, ok := iv.Metrics[name]; ok && im.Count > 0 {
-			lo = math.Min(lo, float64(im.P50Ns))
-			hi = math.Max(hi, float64(im.MaxNs))
-		}
-	}
-	if hi == 0 {
-		s.text((f.x0()+f.x1())/2, (f.y0()+f.y1())/2, "middle", "empty", "no per-second data")
-		s.f(`</svg>`)
-		return s.html()
-	}
+// htmlTargetAxis is the latency axis over lo..hi, widened to show the
+// target when there is one.
+func htmlTargetAxis(f htmlFrame, lo, hi float64, targetNs int64) htmlLatencyAxis {
 	if targetNs > 0 {
 		lo, hi = math.Min(lo, float64(targetNs)), math.Max(hi, float64(targetNs))
 	}
-	a := newHTMLLatencyAxis(lo, hi, f.y0(), f.y1())
+	return newHTMLLatencyAxis(lo, hi, f.y0(), f.y1())
+}
 
-	// neighbour phases: one band per contiguous run of seconds a neighbour was on
-	var items []htmlLegendItem
-	colorOf := map[string]string{}
-	for _, n := range r.Neighbors {
-		colorOf[n.Name] = htmlNeighborColors[len(colorOf)%len(htmlNeighborColors)]
-	}
-	for _, iv := range r.Intervals {
-		for _, n := range iv.Active {
-			if _, ok := colorOf[n]; !ok {
-				colorOf[n] = htmlNeighborColors[len(colorOf)%len(htmlNeighborColors)]
-			}
-		}
-	}
-	for _, nb := range htmlSortedKeys(colorOf) {
-		color, shaded := colorOf[nb], false
-		start := -1.0
-		flush := func(end float64) {
-			if start >= 0 {
-				s.f(`<rect x="%s" y="%s" width="%s" height="%s" fill="%s" fill-opacity="0.16"/>`,
-					htmlNum(xpos(start)), htmlNum(f.y1()), htmlNum(xpos(end)-xpos(start)), htmlNum(f.y0()-f.y1()), color)
-				shaded = true
-			}
-			start = -1
-		}
-		for _, iv := range r.Intervals {
-			sec := float64(iv.StartNs) / 1e9
-			on := false
-			for _, n := range iv.Active {
-				on = on || n == nb
-			}
-			switch {
-			case on && start < 0:
-				start = sec
-			case !on && start >= 0:
-				flush(sec)
-			}
-		}
-		flush(dur)
-		if shaded {
-			items = append(items, htmlLegendItem{label: nb + " on", color: color, kind: "band"})
-		}
-	}
+// xTick draws a vertical grid line at x, labelled under the plot.
+func (s *htmlSVG) xTick(f htmlFrame, x float64, label string) {
+	s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`, htmlNum(x), htmlNum(f.y1()), htmlNum(x), htmlNum(f.y0()), htmlColorGrid)
+	s.text(x, f.y0()+17, "middle", "tick", label)
+}
 
-	// time ticks
-	step := htmlTimeStep(dur)
-	for t := 0.0; t <= dur+1e-9; t += step {
-		x := xpos(t)
-		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`, htmlNum(x), htmlNum(f.y1()), htmlNum(x), htmlNum(f.y0()), htmlColorGrid)
-		s.text(x, f.y0()+17, "middle", "tick", htmlSeconds(t))
-	}
-	s.text((f.x0()+f.x1())/2, f.height-6, "middle", "axis", "time since start of measurement")
-	s.yAxis(f, a)
+// targetLine draws a target dashed across the plot at y.
+func (s *htmlSVG) targetLine(f htmlFrame, y float64) {
+	s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="6 3"/>`, htmlNum(f.x0()), htmlNum(y), htmlNum(f.x1()), htmlNum(y), htmlColorTarget)
+}
 
-	if targetNs > 0 {
-		y := a.pos(float64(targetNs))
-		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="6 3"/>`, htmlNum(f.x0()), htmlNum(y), htmlNum(f.x1()), htmlNum(y), htmlColorTarget)
-		s.text(f.x0()+6, y-5, "start", "target", "p99 target "+htmlLatencyLabel(float64(targetNs)))
-		items = append(items, htmlLegendItem{label: "p99 target", color: htmlColorTarget, kind: "dash"})
-	}
+// labelledTarget draws the target line labelled at its left, and keeps the
+// other labels off it.
+func (s *htmlSVG) labelledTarget(labels *htmlLabels, f htmlFrame, a htmlLatencyAxis, targetNs int64) {
+	y := a.pos(float64(targetNs))
+	s.targetLine(f, y)
+	labels.place(s, f.x0()+6, y-5, "start", "target", "target "+htmlLatencyLabel(float64(targetNs)), true)
+	labels.avoid(y)
+}
 
-	// series, broken where a second has no sample
-	points := htmlTimelinePoints(r, name)
-	for _, ser := range []struct {
-		color, width, extra string
-		v                   func(htmlTimePoint) int64
-	}{
-		{htmlColorMax, "1.2", ` stroke-dasharray="3 2"`, func(p htmlTimePoint) int64 { return p.max }},
-		{htmlColorP99, "2", "", func(p htmlTimePoint) int64 { return p.p99 }},
-		{htmlColorP50, "2", "", func(p htmlTimePoint) int64 { return p.p50 }},
-	} {
-		var run []string
-		for _, p := range points {
-			if p.gap {
-				s.polyline(run, ser.color, ser.width, ser.extra)
-				run = nil
-				continue
-			}
-			run = append(run, htmlNum(xpos(p.sec))+","+htmlNum(a.pos(float64(ser.v(p)))))
-		}
-		s.polyline(run, ser.color, ser.width, ser.extra)
-	}
-	if n := len(points); n > 0 && points[n-1].partial > 0 && !points[n-1].gap {
-		items = append(items, htmlPartialMark(&s, points[n-1], xpos, a))
-	}
-	items = append(items,
-		htmlLegendItem{label: "p50", color: htmlColorP50, width: "2"},
-		htmlLegendItem{label: "p99", color: htmlColorP99, width: "2"},
-		htmlLegendItem{label: "max", color: htmlColorMax, width: "1.2"})
-
-	stalls := 0
-	for _, st := range r.Stalls {
-		if st.Metric != name {
-			continue
-		}
-		stalls++
-		x := xpos(math.Min(float64(st.AtNs)/1e9, dur))
-		s.f(`<path d="M%s %sl-5 -9h10z" fill="%s"><title>stall: %s stuck %s</title></path>`,
-			htmlNum(x), htmlNum(f.y1()+10), htmlColorTarget, html.EscapeString(name), html.EscapeString(htmlLatencyLabel(float64(st.AgeNs))))
-	}
-	if stalls > 0 {
-		items = append(items, htmlLegendItem{label: "stall", color: htmlColorTarget, kind: "marker"})
-	}
-	s.legend(f, items)
+// empty ends a chart that has nothing to plot, saying so in its middle.
+func (s *htmlSVG) empty(f htmlFrame, msg string) template.HTML {
+	s.text((f.x0()+f.x1())/2, (f.y0()+f.y1())/2, "middle", "empty", msg)
 	s.f(`</svg>`)
 	return s.html()
 }
 
-// htmlMaxTimePoints bounds the points of a timeline: about one per two
-// pixels; longer runs are drawn in steps of several seconds.
-const htmlMaxTimePoints = 600
-
-type htmlTimePoint struct {
-	sec           float64 // x: middle of the step
-	p50, p99, max int64
-	gap           bool    // no sample in the step
-	partial       float64 // seconds the last, partial second lasted; 0 when whole
-}
-
-// htmlTimelinePoints reduces a metric's seconds to at most
-// htmlMaxTimePoints steps. A step of several seconds shows the median of
-// their p50s and the worst of their p99s and maxima, so a bad second is
-// never averaged away.
-func htmlTimelinePoints(r *Result, name string) []htmlTimePoint {
-	step := (len(r.Intervals) + htmlMaxTimePoints - 1) / htmlMaxTimePoints
-	step = max(step, 1)
-	var out []htmlTimePoint
-	for i := 0; i < len(r.Intervals); i += step {
-		end := min(i+step, len(r.Intervals))
-		group := r.Intervals[i:end]
-		first, last := float64(group[0].StartNs)/1e9, htmlIntervalEnd(r, end-1)
-		p := htmlTimePoint{sec: (first + last) / 2, gap: true}
-		if tail := last - float64(group[len(group)-1].StartNs)/1e9; tail < 1-1e-9 {
-			p.partial = tail
-		}
-		var p50s []int64
-		for _, iv := range group {
-			im, ok := iv.Metrics[name]
-			if !ok || im.Count == 0 {
-				continue
-			}
-			p.gap = false
-			p50s = append(p50s, im.P50Ns)
-			p.p99 = max(p.p99, im.P99Ns)
-			p.max = max(p.max, im.MaxNs)
-		}
-		if len(p50s) > 0 {
-			slices.Sort(p50s)
-			p.p50 = p50s[len(p50s)/2]
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
-// htmlPartialMark rings the last point of a timeline when its second was
-// cut short by the end of the run: its percentiles rest on fewer samples.
-func htmlPartialMark(s *htmlSVG, p htmlTimePoint, xpos func(float64) float64, a htmlLatencyAxis) htmlLegendItem {
-	x := xpos(p.sec)
-	for _, v := range []int64{p.p50, p.p99, p.max} {
-		s.f(`<circle cx="%s" cy="%s" r="4.5" fill="#fff" stroke="%s" stroke-width="1.5"><title>partial second: the run ended %s into it</title></circle>`,
-			htmlNum(x), htmlNum(a.pos(float64(v))), htmlColorAxis, html.EscapeString(FormatDuration(time.Duration(p.partial*1e9))))
-	}
-	return htmlLegendItem{label: "partial last second", color: htmlColorAxis, kind: "ring"}
-}
-
-// htmlSeconds labels a time tick: 0s, 45s, 2m, 2m30s, 1h5m.
-func htmlSeconds(t float64) string {
-	d := time.Duration(math.Round(t)) * time.Second
-	s := d.String()
-	for _, z := range []string{"m0s", "h0m"} {
-		if strings.HasSuffix(s, z) {
-			s = strings.TrimSuffix(s, z[1:])
-		}
-	}
-	return s
-}
-
-// htmlTimeStep picks a tick spacing giving at most ~12 ticks.
-func htmlTimeStep(dur float64) float64 {
-	for _, st := range []float64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600} {
-		if dur/st <= 12 {
-			return st
-		}
-	}
-	return 43200
-}
-
-func htmlSortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sortMetricNames(keys)
-	return keys
+// close draws the legend and ends the chart.
+func (s *htmlSVG) close(f htmlFrame, items []htmlLegendItem) template.HTML {
+	s.legend(f, items)
+	s.f(`</svg>`)
+	return s.html()
 }

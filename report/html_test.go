@@ -11,7 +11,7 @@ func TestWriteHTMLGolden(t *testing.T) {
 	if err := WriteHTML(&buf, exportTestResult(t)); err != nil {
 		t.Fatal(err)
 	}
-	exportGolden(t, "html_report.golden.html", buf.Bytes())
+	golden(t, "html_report.golden.html", buf.Bytes())
 }
 
 // TestHTMLTimelineLongRun: an hour of seconds is drawn in at most

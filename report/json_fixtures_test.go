@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -219,23 +218,7 @@ func loadFixture(t testing.TB, name string) *Result {
 func TestFixturesUpToDate(t *testing.T) {
 	for name := range fixtureSpecs() {
 		got := fixtureBytes(t, name)
-		path := filepath.Join(fixtureDir, name)
-		if *update {
-			if err := os.MkdirAll(fixtureDir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run go test ./report -update)", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s is stale: run go test ./report -update", path)
-		}
+		goldenFile(t, filepath.Join(fixtureDir, name), got)
 	}
 }
 

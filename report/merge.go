@@ -65,6 +65,7 @@ type FleetRow struct {
 	WAL         *FleetMetric `json:"wal_fdatasync,omitempty"`
 	Backend     *FleetMetric `json:"backend_commit,omitempty"`
 	WorstRatio  float64      `json:"worst_ratio"` // highest p99/target of the two
+	mode        string       // how proposals reached the WAL (Config.Mode)
 }
 
 // FleetMetric is one judged metric of a row.
@@ -122,6 +123,7 @@ func Merge(results []*Result, names []string) *Fleet {
 			Filesystem: r.Environment.Filesystem, Verdict: r.Verdict, Reason: r.Reason,
 			Interrupted: r.Interrupted, StartTime: r.StartTime, DurationNs: r.DurationNs,
 			Rate: r.Config.Rate, Scenario: r.Config.Scenario, Neighbors: neighborSpecs(r),
+			mode: r.Config.runMode(),
 		}
 		targets := TargetsFor(r)
 		row.WAL = fleetMetric(r, MetricWALFdatasync, targets)
@@ -353,10 +355,10 @@ func i64(v int64) string { return strconv.FormatInt(v, 10) }
 
 // load names the load of a row: "closed" (closed loop) or "open" (--rate).
 func (r FleetRow) load() string {
-	if r.Rate > 0 {
-		return "open"
+	if r.mode == ModeClosedLoop {
+		return "closed"
 	}
-	return "closed"
+	return "open"
 }
 
 func csvRate(rate float64) string {

@@ -61,7 +61,7 @@ func TestWriteFleetGolden(t *testing.T) {
 		if err := WriteFleet(&b, f, format); err != nil {
 			t.Fatal(err)
 		}
-		textGolden(t, "fleet."+format+".golden", b.Bytes())
+		golden(t, "fleet."+format+".golden", b.Bytes())
 	}
 	if err := WriteFleet(&bytes.Buffer{}, f, "xml"); err == nil || !strings.Contains(err.Error(), `unknown fleet format "xml"`) {
 		t.Errorf("bad format: %v", err)

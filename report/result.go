@@ -115,6 +115,28 @@ type LimitStep struct {
 	Outcome  string  `json:"outcome"` // pass | fail | inconclusive | error | not-sustained (puts/s: under 90% achieved)
 }
 
+// How proposals reached the WAL (Config.Mode).
+const (
+	ModeRequestPath = "request-path" // open loop through the gRPC front end and raft
+	ModeOpenLoop    = "open-loop"    // open loop straight into the WAL loop
+	ModeClosedLoop  = "closed-loop"  // each Save starts when the previous one ended
+)
+
+// runMode is how proposals reached the WAL, as the run recorded it. A
+// result of an older etcdisk, which does not record its mode, gets it from
+// its grpc and rate settings.
+func (c Config) runMode() string {
+	switch {
+	case c.Mode != "":
+		return c.Mode
+	case c.GRPC:
+		return ModeRequestPath
+	case c.Rate > 0:
+		return ModeOpenLoop
+	}
+	return ModeClosedLoop
+}
+
 // Config echoes the settings that shaped the run.
 type Config struct {
 	Dir                string   `json:"dir,omitempty"`
