@@ -50,7 +50,11 @@ func htmlLimitChart(ls *LimitSearch, targetNs int64) template.HTML {
 	for r := rlo; r <= rhi*1.0001; r *= 2 {
 		s.xTick(f, xpos(r), FormatLimitRate(r, ls.Unit))
 	}
-	s.text((f.x0()+f.x1())/2, f.height-8, "middle", "axis", "neighbour rate asked (log scale)")
+	axis := "neighbour rate asked (log scale)"
+	if ls.Unit == UnitPutsPerSecond {
+		axis = "proposal rate asked (log scale)"
+	}
+	s.text((f.x0()+f.x1())/2, f.height-8, "middle", "axis", axis)
 	s.yAxis(f, a)
 
 	labels := newHTMLLabels(f)

@@ -49,6 +49,9 @@ func TestSustainedRateRendered(t *testing.T) {
 			t.Errorf("%s report lacks %q or the failing step:\n%s", name, want, out)
 		}
 	}
+	if h := html.String(); !strings.Contains(h, "proposal rate asked") || strings.Contains(h, "neighbour rate asked") {
+		t.Error("the HTML chart of a proposal-rate search names its axis after a neighbour")
+	}
 	back, err := Read(bytes.NewReader(js.Bytes()))
 	if err != nil || SustainedRate(back) != 3400 || back.Limit.Unit != UnitPutsPerSecond {
 		t.Errorf("JSON does not keep the sustained rate: %v %+v", err, back.Limit)
