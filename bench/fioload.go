@@ -79,7 +79,7 @@ func newFioLoad(cfg Config, fsys vfs.FS, runDir string, rec *recorder) (*fioLoad
 	if err != nil {
 		return nil, err
 	}
-	l.f = vfs.TimedFile(f, &l.obs)
+	l.f = vfs.TimedFile(f, &l.obs, vfs.OpWrite, vfs.OpFdatasync)
 	return l, nil
 }
 

@@ -71,6 +71,13 @@ func (s syscalls) Done(k vfs.OpKind, d time.Duration, err error) {
 	}
 }
 
+// timedKinds are the operations walOp passes on: the WAL's timed file
+// system times only these.
+var timedKinds = []vfs.OpKind{
+	vfs.OpWrite, vfs.OpFdatasync, vfs.OpDirFsync, vfs.OpFallocate,
+	vfs.OpTruncate, vfs.OpRename, vfs.OpOpen,
+}
+
 func walOp(k vfs.OpKind) (Op, bool) {
 	switch k {
 	case vfs.OpWrite:

@@ -163,7 +163,7 @@ func newWAL(dir string, opts Options) (*WAL, error) {
 		return nil, fmt.Errorf("wal: negative segment size %d", segSize)
 	}
 	w := &WAL{
-		fs:       vfs.Timed(fs, syscalls{obs}),
+		fs:       vfs.Timed(fs, syscalls{obs}, timedKinds...),
 		raw:      fs,
 		obs:      obs,
 		dir:      dir,

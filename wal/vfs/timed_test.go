@@ -148,3 +148,23 @@ func TestTimedAllocatesNothing(t *testing.T) {
 			obs.dones[vfs.OpFdatasync], obs.begins[vfs.OpDirFsync])
 	}
 }
+
+// TestTimedOnlyGivenKinds: operations of kinds not asked for pass through
+// to the file system below without a report.
+func TestTimedOnlyGivenKinds(t *testing.T) {
+	rec := vfstest.NewRecorder(vfstest.NopFS{})
+	obs := &countObserver{}
+	f, _ := vfs.Timed(rec, obs, vfs.OpFdatasync, vfs.OpDirFsync).OpenFile("f", os.O_RDWR, 0)
+	f.Seek(0, 0)
+	f.Write([]byte("x"))
+	f.Fdatasync()
+	f.Fsync()
+	if rec.Count(vfs.OpSeek) != 1 || rec.Count(vfs.OpWrite) != 1 || rec.Count(vfs.OpFsync) != 1 {
+		t.Fatalf("operations below: %v", rec.Ops())
+	}
+	want := countObserver{}
+	want.begins[vfs.OpFdatasync], want.dones[vfs.OpFdatasync] = 1, 1
+	if *obs != want {
+		t.Fatalf("reported %+v, want only the fdatasync", *obs)
+	}
+}
