@@ -34,13 +34,17 @@ const (
 	// own. Wrappers that select operations (fault injection, recording)
 	// see it as OpFsync.
 	OpDirFsync
+	// OpDiscard is a discard through a file's descriptor
+	// (fallocate(PUNCH_HOLE) or ioctl(BLKDISCARD)): not a File method,
+	// timed with Time by the code that issues it.
+	OpDiscard
 	NumOpKinds // number of kinds; not a kind
 )
 
 var opKindNames = [...]string{
 	"open", "opendir", "mkdir", "rename", "remove", "removeall", "stat",
 	"write", "pwrite", "pread", "lseek", "fdatasync", "fsync", "fallocate",
-	"ftruncate", "lock", "close", "fsync(dir)",
+	"ftruncate", "lock", "close", "fsync(dir)", "discard",
 }
 
 // String returns the system call's name ("write", "fdatasync", ...;

@@ -148,6 +148,16 @@ func (t *timedFS) Stat(name string) (os.FileInfo, error) {
 	return fi, err
 }
 
+// Time times fn, a disk operation of kind op that is not an FS or File
+// method (a discard through a file's descriptor), and reports it to obs as
+// a Timed file would.
+func Time(obs Observer, op OpKind, fn func() error) error {
+	start := begin(obs, op)
+	err := fn()
+	obs.Done(op, time.Since(start), err)
+	return err
+}
+
 // timedFile times each call of f; sync is the kind its Fsync reports
 // (OpDirFsync for a directory).
 type timedFile struct {
@@ -164,10 +174,7 @@ func (t *timedFile) do(op OpKind, fn func() error) error {
 	if !t.set.has(op) {
 		return fn()
 	}
-	start := begin(t.obs, op)
-	err := fn()
-	t.obs.Done(op, time.Since(start), err)
-	return err
+	return Time(t.obs, op, fn)
 }
 
 func (t *timedFile) Write(p []byte) (int, error) {
