@@ -237,9 +237,18 @@ func (t *timedFile) Truncate(size int64) error {
 	return err
 }
 
-func (t *timedFile) Fdatasync() error { return t.do(OpFdatasync, t.f.Fdatasync) }
-func (t *timedFile) Fsync() error     { return t.do(t.sync, t.f.Fsync) }
-func (t *timedFile) Lock() error      { return t.do(OpLock, t.f.Lock) }
-func (t *timedFile) Close() error     { return t.do(OpClose, t.f.Close) }
-func (t *timedFile) Name() string     { return t.f.Name() }
-func (t *timedFile) Fd() uintptr      { return t.f.Fd() }
+func (t *timedFile) Fdatasync() error {
+	if !t.set.has(OpFdatasync) {
+		return t.f.Fdatasync()
+	}
+	start := begin(t.obs, OpFdatasync)
+	err := t.f.Fdatasync()
+	t.obs.Done(OpFdatasync, time.Since(start), err)
+	return err
+}
+
+func (t *timedFile) Fsync() error { return t.do(t.sync, t.f.Fsync) }
+func (t *timedFile) Lock() error  { return t.do(OpLock, t.f.Lock) }
+func (t *timedFile) Close() error { return t.do(OpClose, t.f.Close) }
+func (t *timedFile) Name() string { return t.f.Name() }
+func (t *timedFile) Fd() uintptr  { return t.f.Fd() }
