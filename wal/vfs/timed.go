@@ -39,6 +39,9 @@ func TimedFile(f File, obs Observer, kinds ...OpKind) File {
 // kindSet is a set of OpKinds, one bit each.
 type kindSet uint32
 
+// Every kind must fit a kindSet (this fails to compile otherwise).
+var _ [32 - NumOpKinds]struct{}
+
 func setOf(kinds []OpKind) kindSet {
 	if len(kinds) == 0 {
 		return 1<<NumOpKinds - 1
