@@ -35,23 +35,25 @@ type fioLoad struct {
 	f    vfs.File
 	buf  []byte
 
-	fdatasync, write *series
-	saves, bytes     atomic.Int64
-	gate             pace.Gate
+	obs          fioObserver
+	saves, bytes atomic.Int64
+	gate         pace.Gate
 }
 
 const fioFileName = "etcdisk-fio.0.0" // fio names files <job>.<job number>.<file number>
 
 func newFioLoad(cfg Config, fsys vfs.FS, runDir string, rec *recorder) (*fioLoad, error) {
 	l := &fioLoad{
-		cfg:       cfg,
-		fs:        fsys,
-		rec:       rec,
-		path:      filepath.Join(runDir, fioFileName),
-		buf:       make([]byte, FioBlockSize),
-		fdatasync: rec.metric(report.MetricWALFdatasync, true),
-		// fio has no WAL records: its write(2) is a flush write.
-		write: rec.metric(report.MetricWALFlushWrite, false),
+		cfg:  cfg,
+		fs:   fsys,
+		rec:  rec,
+		path: filepath.Join(runDir, fioFileName),
+		buf:  make([]byte, FioBlockSize),
+		obs: fioObserver{
+			fdatasync: rec.metric(report.MetricWALFdatasync, true),
+			// fio has no WAL records: its write(2) is a flush write.
+			write: rec.metric(report.MetricWALFlushWrite, false),
+		},
 	}
 	// fio fills its buffers with random data (refill_buffers off: once).
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -73,11 +75,38 @@ func newFioLoad(cfg Config, fsys vfs.FS, runDir string, rec *recorder) (*fioLoad
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
-	l.f, err = fsys.OpenFile(l.path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err = fsys.OpenFile(l.path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
+	l.f = vfs.TimedFile(f, &l.obs, vfs.OpWrite, vfs.OpFdatasync)
 	return l, nil
+}
+
+// fioObserver maps the timed operations of fio's job file to metrics: each
+// fdatasync is wal_fdatasync (watched in flight), each write(2)
+// wal_flush_write. end is when the last fdatasync returned, read by the
+// loop for its yields.
+type fioObserver struct {
+	fdatasync, write *series
+	start, end       time.Time
+}
+
+func (o *fioObserver) Begin(op vfs.OpKind, t time.Time) {
+	if op == vfs.OpFdatasync {
+		o.start = t
+		o.fdatasync.begin(t)
+	}
+}
+
+func (o *fioObserver) Done(op vfs.OpKind, d time.Duration, _ error) {
+	switch op {
+	case vfs.OpFdatasync:
+		o.end = o.start.Add(d)
+		o.fdatasync.done(d)
+	case vfs.OpWrite:
+		o.write.record(d)
+	}
 }
 
 // blocks is how many whole blocks fio writes per pass.
@@ -103,21 +132,13 @@ func (l *fioLoad) run(ctx context.Context, stop *atomic.Bool) error {
 				return err
 			}
 		}
-		start := time.Now()
-		_, err := l.f.Write(l.buf)
-		l.write.record(time.Since(start))
-		if err != nil {
+		if _, err := l.f.Write(l.buf); err != nil {
 			return err
 		}
-		start = time.Now()
-		l.fdatasync.begin(start)
-		err = l.f.Fdatasync()
-		d := time.Since(start)
-		l.fdatasync.done(d)
-		if err != nil {
+		if err := l.f.Fdatasync(); err != nil {
 			return err
 		}
-		yield.Maybe(start.Add(d))
+		yield.Maybe(l.obs.end)
 		n++
 		if l.rec.measuring.Load() {
 			l.saves.Add(1)

@@ -82,7 +82,10 @@ old segments) or by calling PurgeKeep.
 
 Every system call that matters is reported to the Observer with Begin (just
 before; the start time) and Done (just after; the duration on the monotonic
-clock, and the error). From Save's goroutine (Create, Save, Close): OpRecord
+clock, and the error). The system calls are timed by vfs.Timed, the decorator
+every load of etcdisk times its disk with, wrapped around Options.FS; the WAL
+passes on those of its segments and directory under its own Op names and
+times OpRecord itself. From Save's goroutine (Create, Save, Close): OpRecord
 for each record written into the page writer (not a system call: the span
 etcd times), OpWrite for each page-writer write(2), OpFdatasync for each fdatasync (plain syncs,
 both of a cut, Create's, Close's), OpDirFsync for the directory fsync of a

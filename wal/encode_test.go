@@ -3,6 +3,7 @@ package wal
 import (
 	"bytes"
 	"encoding/binary"
+	"hash"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -43,108 +44,128 @@ func etcdFrame(t *testing.T, rec *walpb.Record) []byte {
 var edgeU64 = []uint64{0, 1, 127, 128, 255, 300, 16383, 16384, 1<<21 - 1, 1 << 21, 1<<28 - 1, 1 << 28,
 	1<<35 - 1, 1 << 35, 1<<49 + 3, 1<<56 - 1, 1 << 56, 1<<63 - 1, 1 << 63, math.MaxUint64}
 
-// TestRecordsMatchProtoMarshal proves the hand-written protobuf encoding:
-// for many entries and hard states (every varint length, nil/empty/huge
-// data) our frames equal etcd's encoder output built with proto.Marshal of
-// etcd's own walpb.Record, raftpb.Entry and raftpb.HardState, with the
-// CRC-32C chained across records by etcd's pkg/crc.
-func TestRecordsMatchProtoMarshal(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	var e encoder
-	cw := &captureWriter{}
-	e.init(cw)
-	const prev = 0xdeadbeef
-	e.reset(prev, 0)
-	digest := crc.New(prev, crcTable)
-	var want []byte
-	add := func(typ int64, data []byte) {
-		digest.Write(data)
-		want = append(want, etcdFrame(t, &walpb.Record{Type: new(typ), Crc: new(digest.Sum32()), Data: data})...)
-	}
+// protoTwin encodes records with our encoder and, beside it, frames the
+// same records as etcd's encoder does (proto.Marshal of etcd's own types,
+// CRC-32C chained by etcd's pkg/crc).
+type protoTwin struct {
+	t      *testing.T
+	rng    *rand.Rand
+	e      encoder
+	cw     captureWriter
+	digest hash.Hash32
+	want   []byte
+	n      int // records
+}
 
-	dataSizes := []int{-1, 0, 1, 2, 7, 100, 127, 128, 2300, 16383, 16384, 70000, 200000, 1<<21 + 5}
-	n := 0
+func newProtoTwin(t *testing.T, prevCrc uint32) *protoTwin {
+	p := &protoTwin{t: t, rng: rand.New(rand.NewPCG(3, 4)), digest: crc.New(prevCrc, crcTable)}
+	p.e.init(&p.cw)
+	p.e.reset(prevCrc, 0)
+	return p
+}
+
+// add frames etcd's record of type typ over data.
+func (p *protoTwin) add(typ int64, data []byte) {
+	p.digest.Write(data)
+	p.want = append(p.want, etcdFrame(p.t, &walpb.Record{Type: new(typ), Crc: new(p.digest.Sum32()), Data: data})...)
+	p.n++
+}
+
+func (p *protoTwin) marshal(m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return b
+}
+
+func (p *protoTwin) check(err error) {
+	if err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *protoTwin) edge() uint64 { return edgeU64[p.rng.IntN(len(edgeU64))] }
+
+// entries encodes three entries of each data size (-1: nil data), every
+// third a ConfChange (raft sets its Type; proposals leave it unset).
+func (p *protoTwin) entries(dataSizes []int) {
 	for _, ds := range dataSizes {
 		for k := 0; k < 3; k++ {
-			term := edgeU64[rng.IntN(len(edgeU64))]
-			index := edgeU64[rng.IntN(len(edgeU64))]
+			term, index := p.edge(), p.edge()
 			var data []byte
 			if ds >= 0 {
 				data = make([]byte, ds)
 				for i := range data {
-					data[i] = byte(rng.Uint32())
+					data[i] = byte(p.rng.Uint32())
 				}
 			}
-			// Every third entry is a ConfChange (raft sets its Type);
-			// proposals leave Type unset.
 			ent := Entry{Term: term, Index: index, Data: data}
 			pent := &raftpb.Entry{Term: new(term), Index: new(index), Data: data}
 			if k == 2 {
 				ent.Type = int32(raftpb.EntryConfChange)
 				pent.Type = raftpb.EntryConfChange.Enum()
 			}
-			if err := e.encodeEntry(&ent); err != nil {
-				t.Fatal(err)
-			}
-			pe, err := proto.Marshal(pent)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p.check(p.e.encodeEntry(&ent))
+			pe := p.marshal(pent)
 			if got := entrySize(&ent); got != len(pe) {
-				t.Fatalf("entrySize = %d, proto %d", got, len(pe))
+				p.t.Fatalf("entrySize = %d, proto %d", got, len(pe))
 			}
-			add(entryType, pe)
-			n++
+			p.add(entryType, pe)
 		}
 	}
+}
+
+// states encodes three hard states per edge value of the term.
+func (p *protoTwin) states() {
 	for _, a := range edgeU64 {
 		for k := 0; k < 3; k++ {
-			st := HardState{Term: a, Vote: edgeU64[rng.IntN(len(edgeU64))], Commit: edgeU64[rng.IntN(len(edgeU64))]}
-			if err := e.encodeState(&st); err != nil {
-				t.Fatal(err)
-			}
-			ps, err := proto.Marshal(&raftpb.HardState{Term: new(st.Term), Vote: new(st.Vote), Commit: new(st.Commit)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			add(stateType, ps)
-			n++
+			st := HardState{Term: a, Vote: p.edge(), Commit: p.edge()}
+			p.check(p.e.encodeState(&st))
+			p.add(stateType, p.marshal(&raftpb.HardState{Term: new(st.Term), Vote: new(st.Vote), Commit: new(st.Commit)}))
 		}
 	}
-	// crc, metadata (nil, empty, some) and snapshot records.
-	if err := e.encodeCrc(); err != nil {
-		t.Fatal(err)
-	}
-	want = append(want, etcdFrame(t, &walpb.Record{Type: new(crcType), Crc: new(digest.Sum32())})...)
-	for _, m := range [][]byte{nil, {}, []byte("meta")} {
-		if err := e.encodeBytes(metadataType, m); err != nil {
-			t.Fatal(err)
-		}
-		digest.Write(m)
-		want = append(want, etcdFrame(t, &walpb.Record{Type: new(metadataType), Crc: new(digest.Sum32()), Data: m})...)
-	}
-	snap, _ := proto.Marshal(&walpb.Snapshot{Index: new(uint64(0)), Term: new(uint64(0))})
-	if !bytes.Equal(snap, snapshotZero) {
-		t.Fatalf("snapshotZero %x, proto %x", snapshotZero, snap)
-	}
-	if err := e.encodeBytes(snapshotType, snapshotZero); err != nil {
-		t.Fatal(err)
-	}
-	add(snapshotType, snap)
+}
 
-	if err := e.flush(); err != nil {
-		t.Fatal(err)
+// heads encodes a crc record, metadata (nil, empty, some) and the empty
+// snapshot record.
+func (p *protoTwin) heads() {
+	p.check(p.e.encodeCrc())
+	p.want = append(p.want, etcdFrame(p.t, &walpb.Record{Type: new(crcType), Crc: new(p.digest.Sum32())})...)
+	p.n++
+	for _, m := range [][]byte{nil, {}, []byte("meta")} {
+		p.check(p.e.encodeBytes(metadataType, m))
+		p.add(metadataType, m)
 	}
-	got := cw.buf.Bytes()
-	if !bytes.Equal(got, want) {
+	snap := p.marshal(&walpb.Snapshot{Index: new(uint64(0)), Term: new(uint64(0))})
+	if !bytes.Equal(snap, snapshotZero) {
+		p.t.Fatalf("snapshotZero %x, proto %x", snapshotZero, snap)
+	}
+	p.check(p.e.encodeBytes(snapshotType, snapshotZero))
+	p.add(snapshotType, snap)
+}
+
+// TestRecordsMatchProtoMarshal proves the hand-written protobuf encoding:
+// for many entries and hard states (every varint length, nil/empty/huge
+// data) our frames equal etcd's encoder output built with proto.Marshal of
+// etcd's own walpb.Record, raftpb.Entry and raftpb.HardState, with the
+// CRC-32C chained across records by etcd's pkg/crc.
+func TestRecordsMatchProtoMarshal(t *testing.T) {
+	p := newProtoTwin(t, 0xdeadbeef)
+	p.entries([]int{-1, 0, 1, 2, 7, 100, 127, 128, 2300, 16383, 16384, 70000, 200000, 1<<21 + 5})
+	p.states()
+	p.heads()
+	p.check(p.e.flush())
+	got := p.cw.buf.Bytes()
+	if !bytes.Equal(got, p.want) {
 		i := 0
-		for i < len(got) && i < len(want) && got[i] == want[i] {
+		for i < len(got) && i < len(p.want) && got[i] == p.want[i] {
 			i++
 		}
-		t.Fatalf("%d records: output differs at byte %d (len %d, want %d)", n, i, len(got), len(want))
+		t.Fatalf("%d records: output differs at byte %d (len %d, want %d)", p.n, i, len(got), len(p.want))
 	}
-	if e.crc != digest.Sum32() {
-		t.Fatalf("crc %x, want %x", e.crc, digest.Sum32())
+	if p.e.crc != p.digest.Sum32() {
+		t.Fatalf("crc %x, want %x", p.e.crc, p.digest.Sum32())
 	}
 }
 

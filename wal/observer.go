@@ -1,6 +1,10 @@
 package wal
 
-import "time"
+import (
+	"time"
+
+	"github.com/etcdisk/etcdisk/wal/vfs"
+)
 
 // Op names an operation the WAL times: a system call it issues, or
 // OpRecord, one record's trip into the page writer.
@@ -33,8 +37,8 @@ func (o Op) String() string {
 }
 
 // Observer receives the duration of every system call the WAL issues on its
-// critical path, and of every record's write into the page writer
-// (OpRecord), taken with the monotonic clock right around it.
+// critical path (timed by vfs.Timed), and of every record's write into the
+// page writer (OpRecord), taken with the monotonic clock right around it.
 // Begin is called just before the call (so a watchdog can see it in flight),
 // Done just after. Implementations must not allocate and must be safe for
 // use by the WAL's goroutine (Save) and its segment pipeline goroutine.
@@ -48,3 +52,48 @@ type NopObserver struct{}
 
 func (NopObserver) Begin(Op, time.Time)           {}
 func (NopObserver) Done(Op, time.Duration, error) {}
+
+// syscalls passes the reports of the WAL's timed file system (vfs.Timed)
+// on to an Observer under the WAL's names, keeping only the system calls
+// the WAL times (those of its segments and directory, not its lseeks,
+// locks or closes).
+type syscalls struct{ obs Observer }
+
+func (s syscalls) Begin(k vfs.OpKind, start time.Time) {
+	if op, ok := walOp(k); ok {
+		s.obs.Begin(op, start)
+	}
+}
+
+func (s syscalls) Done(k vfs.OpKind, d time.Duration, err error) {
+	if op, ok := walOp(k); ok {
+		s.obs.Done(op, d, err)
+	}
+}
+
+// timedKinds are the operations walOp passes on: the WAL's timed file
+// system times only these.
+var timedKinds = []vfs.OpKind{
+	vfs.OpWrite, vfs.OpFdatasync, vfs.OpDirFsync, vfs.OpFallocate,
+	vfs.OpTruncate, vfs.OpRename, vfs.OpOpen,
+}
+
+func walOp(k vfs.OpKind) (Op, bool) {
+	switch k {
+	case vfs.OpWrite:
+		return OpWrite, true
+	case vfs.OpFdatasync:
+		return OpFdatasync, true
+	case vfs.OpDirFsync:
+		return OpDirFsync, true
+	case vfs.OpFallocate:
+		return OpFallocate, true
+	case vfs.OpTruncate:
+		return OpTruncate, true
+	case vfs.OpRename:
+		return OpRename, true
+	case vfs.OpOpen:
+		return OpOpen, true
+	}
+	return 0, false
+}

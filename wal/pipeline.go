@@ -13,8 +13,7 @@ import (
 // so a cut does not wait for the allocation; it makes the next file as soon
 // as one is taken.
 type pipeline struct {
-	fs    vfs.FS
-	obs   Observer
+	fs    vfs.FS // timed: the WAL's
 	dir   string
 	size  int64
 	count int
@@ -24,10 +23,9 @@ type pipeline struct {
 	donec chan struct{}
 }
 
-func newPipeline(fs vfs.FS, obs Observer, dir string, size int64) *pipeline {
+func newPipeline(fs vfs.FS, dir string, size int64) *pipeline {
 	fp := &pipeline{
 		fs:    fs,
-		obs:   obs,
 		dir:   dir,
 		size:  size,
 		filec: make(chan vfs.File),
@@ -59,11 +57,11 @@ func (fp *pipeline) close() error {
 func (fp *pipeline) alloc() (vfs.File, error) {
 	// count % 2 so this file isn't the same as the one last published
 	fpath := filepath.Join(fp.dir, fmt.Sprintf("%d.tmp", fp.count%2))
-	f, err := openLocked(fp.fs, fp.obs, fpath, os.O_WRONLY|os.O_CREATE)
+	f, err := openLocked(fp.fs, fpath, os.O_WRONLY|os.O_CREATE)
 	if err != nil {
 		return nil, err
 	}
-	if err := preallocate(f, fp.size, fp.obs); err != nil {
+	if err := preallocate(f, fp.size); err != nil {
 		f.Close()
 		return nil, err
 	}

@@ -107,16 +107,8 @@ var (
 // which our one-syscall files do not make, are not disk I/O and dropped.
 func normaliseTrace(t *testing.T, sc *bufio.Scanner, root string) (main, pipe []string) {
 	t.Helper()
+	n := &traceNormaliser{root: root, fds: map[string]string{}, unlinked: map[string]bool{}}
 	pending := map[string]string{} // pid -> unfinished call text
-	fds := map[string]string{}     // fd -> path
-	unlinked := map[string]bool{}
-	rel := func(p string) (string, bool) {
-		p = strings.Trim(p, `"`)
-		if p == root || strings.HasPrefix(p, root+"/") {
-			return "D" + strings.TrimPrefix(p, root), true
-		}
-		return "", false
-	}
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		m := lineRe.FindStringSubmatch(sc.Text())
@@ -136,97 +128,12 @@ func normaliseTrace(t *testing.T, sc *bufio.Scanner, root string) (main, pipe []
 		if c == nil {
 			continue // signals, exits
 		}
-		name, args, ret, rest := c[1], splitArgs(c[2]), c[3], strings.TrimSpace(c[4])
-		res := "=" + ret
-		if ret == "-1" {
-			res = "=" + strings.Fields(rest)[0] // the errno name
-		}
-		var ev string
-		isPipe := false
-		switch name {
-		case "openat", "open":
-			p := args[0]
-			if name == "openat" {
-				p = args[1]
-			}
-			rp, ok := rel(p)
-			if !ok {
-				if ret != "-1" {
-					delete(fds, ret)
-				}
-				continue
-			}
-			flags := args[len(args)-1]
-			if (name == "openat" && len(args) == 4) || (name == "open" && len(args) == 3) {
-				flags = args[len(args)-2] + " " + args[len(args)-1]
-			}
-			if ret != "-1" {
-				fds[ret] = rp
-				delete(unlinked, rp)
-				res = "=fd" // descriptor numbers are not part of the pattern
-			}
-			ev = fmt.Sprintf("open %s %s %s", rp, flags, res)
-			isPipe = pipeTmpRe.MatchString(rp)
-		case "mkdir", "mkdirat", "unlink", "unlinkat", "rename", "renameat", "renameat2":
-			var paths []string
-			for _, a := range args {
-				if strings.HasPrefix(a, `"`) {
-					rp, ok := rel(a)
-					if !ok {
-						paths = nil
-						break
-					}
-					paths = append(paths, rp)
-				}
-			}
-			if len(paths) == 0 {
-				continue
-			}
-			op := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "at2"), "at"), "at")
-			if strings.HasPrefix(name, "unlink") && strings.Contains(args[len(args)-1], "AT_REMOVEDIR") {
-				op = "rmdir"
-			}
-			ev = fmt.Sprintf("%s %s %s", op, strings.Join(paths, " "), res)
-			if op == "unlink" && pipeTmpRe.MatchString(paths[0]) && ret == "0" {
-				unlinked[paths[0]] = true
-				isPipe = true
-			}
-		default:
-			p, ok := fds[args[0]]
-			if !ok {
-				continue
-			}
-			switch name {
-			case "close":
-				delete(fds, args[0])
-				ev = "close " + p
-				isPipe = unlinked[p]
-			case "write", "pwrite64":
-				ev = fmt.Sprintf("%s %s %s", name, p, res)
-			case "fallocate":
-				ev = fmt.Sprintf("fallocate %s mode=%s off=%s len=%s %s", p, args[1], args[2], args[3], res)
-				isPipe = pipeTmpRe.MatchString(p)
-			case "ftruncate":
-				ev = fmt.Sprintf("ftruncate %s %s %s", p, args[1], res)
-				isPipe = pipeTmpRe.MatchString(p) // the fallback of preallocation
-			case "fcntl":
-				if !strings.Contains(args[1], "LK") {
-					// os.File's F_GETFL/F_SETFL (non-blocking mode), not I/O
-					continue
-				}
-				ev = fmt.Sprintf("fcntl %s %s %s", p, args[1], res)
-				// The save path locks a segment it reopens under its final
-				// name, never a .tmp file.
-				isPipe = pipeTmpRe.MatchString(p)
-			case "flock":
-				ev = fmt.Sprintf("flock %s %s %s", p, args[1], res)
-			default:
-				ev = fmt.Sprintf("%s %s %s", name, p, res)
-			}
-		}
-		if isPipe {
+		ev, isPipe, ok := n.event(syscallLine{name: c[1], args: splitArgs(c[2]), ret: c[3], rest: strings.TrimSpace(c[4])})
+		switch {
+		case !ok:
+		case isPipe:
 			pipe = append(pipe, ev)
-		} else {
+		default:
 			main = append(main, ev)
 		}
 	}
@@ -234,6 +141,133 @@ func normaliseTrace(t *testing.T, sc *bufio.Scanner, root string) (main, pipe []
 		t.Fatal(err)
 	}
 	return main, pipe
+}
+
+// syscallLine is one completed call of the trace.
+type syscallLine struct {
+	name string
+	args []string
+	ret  string
+	rest string // after the return value: the errno name of a failure
+}
+
+// result is the call's return as the pattern shows it: =value or =ERRNO.
+func (c syscallLine) result() string {
+	if c.ret == "-1" {
+		return "=" + strings.Fields(c.rest)[0]
+	}
+	return "=" + c.ret
+}
+
+// traceNormaliser follows the descriptors and unlinked .tmp files of a
+// trace.
+type traceNormaliser struct {
+	root     string
+	fds      map[string]string // fd -> path
+	unlinked map[string]bool
+}
+
+func (n *traceNormaliser) rel(p string) (string, bool) {
+	p = strings.Trim(p, `"`)
+	if p == n.root || strings.HasPrefix(p, n.root+"/") {
+		return "D" + strings.TrimPrefix(p, n.root), true
+	}
+	return "", false
+}
+
+// event renders c; ok is false for calls outside root, isPipe marks the
+// pipeline's.
+func (n *traceNormaliser) event(c syscallLine) (ev string, isPipe, ok bool) {
+	switch c.name {
+	case "openat", "open":
+		return n.open(c)
+	case "mkdir", "mkdirat", "unlink", "unlinkat", "rename", "renameat", "renameat2":
+		return n.pathCall(c)
+	}
+	return n.fdCall(c)
+}
+
+func (n *traceNormaliser) open(c syscallLine) (ev string, isPipe, ok bool) {
+	args, res := c.args, c.result()
+	p := args[0]
+	if c.name == "openat" {
+		p = args[1]
+	}
+	rp, ok := n.rel(p)
+	if !ok {
+		if c.ret != "-1" {
+			delete(n.fds, c.ret)
+		}
+		return "", false, false
+	}
+	flags := args[len(args)-1]
+	if (c.name == "openat" && len(args) == 4) || (c.name == "open" && len(args) == 3) {
+		flags = args[len(args)-2] + " " + args[len(args)-1]
+	}
+	if c.ret != "-1" {
+		n.fds[c.ret] = rp
+		delete(n.unlinked, rp)
+		res = "=fd" // descriptor numbers are not part of the pattern
+	}
+	return fmt.Sprintf("open %s %s %s", rp, flags, res), pipeTmpRe.MatchString(rp), true
+}
+
+func (n *traceNormaliser) pathCall(c syscallLine) (ev string, isPipe, ok bool) {
+	var paths []string
+	for _, a := range c.args {
+		if strings.HasPrefix(a, `"`) {
+			rp, ok := n.rel(a)
+			if !ok {
+				paths = nil
+				break
+			}
+			paths = append(paths, rp)
+		}
+	}
+	if len(paths) == 0 {
+		return "", false, false
+	}
+	op := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(c.name, "at2"), "at"), "at")
+	if strings.HasPrefix(c.name, "unlink") && strings.Contains(c.args[len(c.args)-1], "AT_REMOVEDIR") {
+		op = "rmdir"
+	}
+	ev = fmt.Sprintf("%s %s %s", op, strings.Join(paths, " "), c.result())
+	if op == "unlink" && pipeTmpRe.MatchString(paths[0]) && c.ret == "0" {
+		n.unlinked[paths[0]] = true
+		isPipe = true
+	}
+	return ev, isPipe, true
+}
+
+func (n *traceNormaliser) fdCall(c syscallLine) (ev string, isPipe, ok bool) {
+	args, res := c.args, c.result()
+	p, ok := n.fds[args[0]]
+	if !ok {
+		return "", false, false
+	}
+	switch c.name {
+	case "close":
+		delete(n.fds, args[0])
+		return "close " + p, n.unlinked[p], true
+	case "write", "pwrite64":
+		return fmt.Sprintf("%s %s %s", c.name, p, res), false, true
+	case "fallocate":
+		return fmt.Sprintf("fallocate %s mode=%s off=%s len=%s %s", p, args[1], args[2], args[3], res), pipeTmpRe.MatchString(p), true
+	case "ftruncate":
+		// On a .tmp file: the fallback of preallocation.
+		return fmt.Sprintf("ftruncate %s %s %s", p, args[1], res), pipeTmpRe.MatchString(p), true
+	case "fcntl":
+		if !strings.Contains(args[1], "LK") {
+			// os.File's F_GETFL/F_SETFL (non-blocking mode), not I/O
+			return "", false, false
+		}
+		// The save path locks a segment it reopens under its final
+		// name, never a .tmp file.
+		return fmt.Sprintf("fcntl %s %s %s", p, args[1], res), pipeTmpRe.MatchString(p), true
+	case "flock":
+		return fmt.Sprintf("flock %s %s %s", p, args[1], res), false, true
+	}
+	return fmt.Sprintf("%s %s %s", c.name, p, res), false, true
 }
 
 // splitArgs splits strace's argument list at top-level commas.

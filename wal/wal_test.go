@@ -72,142 +72,176 @@ func pipelineReady(rec *vfstest.Recorder, n int) func() bool {
 	}
 }
 
-// TestSyscallSequence pins the system calls of Create, of the three kinds
-// of Save (synced, commit-only, empty), of a cutting Save and of Close.
-func TestSyscallSequence(t *testing.T) {
-	root := t.TempDir()
-	dir := filepath.Join(root, "wal")
-	rec := vfstest.NewRecorder(vfs.Default)
-	const seg = 8192
-	w, err := Create(dir, Options{FS: rec, SegmentSize: seg, Metadata: []byte("m"), KeepSegments: -1})
-	if err != nil {
-		t.Fatal(err)
+// seqTest records the system calls of one WAL made in root/wal with
+// 8192-byte segments, phase by phase.
+type seqTest struct {
+	t         *testing.T
+	root, dir string
+	rec       *vfstest.Recorder
+	w         *WAL
+	st        HardState
+	ent       []Entry
+	n, m      int // bytes written by the first save and by the crossing one
+}
+
+const (
+	seqSegment  = 8192
+	seqFirst    = "wal.tmp/0000000000000000-0000000000000000.wal"
+	seqSecond   = "wal/0000000000000001-0000000000000004.wal"
+	seqHeadSize = 64 // frames: crc 16, metadata "m" 24, snapshot 24
+)
+
+// check compares the calls recorded since the last check with want.
+func (s *seqTest) check(name string, want ...string) {
+	s.t.Helper()
+	got := mainOps(s.rec, s.root)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		s.t.Fatalf("%s:\n%s\nwant:\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	defer w.Close()
-	tmpFirst := "wal.tmp/0000000000000000-0000000000000000.wal"
+	s.rec.Reset()
+}
+
+func (s *seqTest) save(st HardState, ents []Entry) {
+	s.t.Helper()
+	if err := s.w.Save(st, ents); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *seqTest) create() {
+	s.t.Helper()
+	w, err := Create(s.dir, Options{FS: s.rec, SegmentSize: seqSegment, Metadata: []byte("m"), KeepSegments: -1})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.w = w
+	base := filepath.Base(s.root)
 	want := []string{
-		"opendir wal err=open " + filepath.Base(root) + "/wal: no such file or directory",
-		"stat wal.tmp err=stat " + filepath.Base(root) + "/wal.tmp: no such file or directory",
+		"opendir wal err=open " + base + "/wal: no such file or directory",
+		"stat wal.tmp err=stat " + base + "/wal.tmp: no such file or directory",
 		"mkdir wal.tmp",
 		"open wal.tmp/.touch", "write wal.tmp/.touch 0", "close wal.tmp/.touch", "remove wal.tmp/.touch",
 		"opendir wal.tmp", "close wal.tmp",
-		"open " + tmpFirst, "lock " + tmpFirst, "lseek " + tmpFirst + " =0",
-		"fallocate " + tmpFirst + " 8192@0", "lseek " + tmpFirst + " =0",
-		"write " + tmpFirst + " 64", // frames: crc 16, metadata "m" 24, snapshot 24
-		"fdatasync " + tmpFirst,
-		"remove wal err=remove " + filepath.Base(root) + "/wal: no such file or directory", "rename wal.tmp -> wal", "opendir wal", "opendir " + filepath.Base(root),
-		"fsync " + filepath.Base(root), "close " + filepath.Base(root),
+		"open " + seqFirst, "lock " + seqFirst, "lseek " + seqFirst + " =0",
+		"fallocate " + seqFirst + " 8192@0", "lseek " + seqFirst + " =0",
+		fmt.Sprintf("write %s %d", seqFirst, seqHeadSize),
+		"fdatasync " + seqFirst,
+		"remove wal err=remove " + base + "/wal: no such file or directory", "rename wal.tmp -> wal", "opendir wal", "opendir " + base,
+		"fsync " + base, "close " + base,
 		"removeall wal.tmp",
 	}
-	got := mainOps(rec, root)
+	got := mainOps(s.rec, s.root)
 	// opendir of the parent is recorded with its full path
 	for i := range got {
-		got[i] = strings.ReplaceAll(got[i], root, filepath.Base(root))
+		got[i] = strings.ReplaceAll(got[i], s.root, base)
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("Create:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		s.t.Fatalf("Create:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	waitFor(t, "the pipeline's first file", pipelineReady(rec, 1))
+	waitFor(s.t, "the pipeline's first file", pipelineReady(s.rec, 1))
+	s.rec.Reset()
+}
 
-	check := func(name string, want ...string) {
-		t.Helper()
-		got := mainOps(rec, root)
-		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Fatalf("%s:\n%s\nwant:\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
-		}
-		rec.Reset()
-	}
-	rec.Reset()
-	st := HardState{Term: 1, Vote: 1, Commit: 0}
-	ent := []Entry{{Term: 1, Index: 1, Data: make([]byte, 2300)}}
-	if err := w.Save(st, ent); err != nil {
-		t.Fatal(err)
-	}
-	n := SaveSize(2300, 1, 1, st)
-	check("synced save", fmt.Sprintf("lseek %s =64", tmpFirst), fmt.Sprintf("write %s %d", tmpFirst, n), "fdatasync "+tmpFirst)
+// plainSaves: synced, commit-only, empty, and a save that crosses the
+// segment size without cutting.
+func (s *seqTest) plainSaves() {
+	s.st = HardState{Term: 1, Vote: 1, Commit: 0}
+	s.ent = []Entry{{Term: 1, Index: 1, Data: make([]byte, 2300)}}
+	s.save(s.st, s.ent)
+	s.n = SaveSize(2300, 1, 1, s.st)
+	s.check("synced save", fmt.Sprintf("lseek %s =64", seqFirst), fmt.Sprintf("write %s %d", seqFirst, s.n), "fdatasync "+seqFirst)
 
 	// Commit-only: encoded and buffered, no write, no sync.
-	if err := w.Save(HardState{Term: 1, Vote: 1, Commit: 1}, nil); err != nil {
-		t.Fatal(err)
-	}
-	check("commit-only save", fmt.Sprintf("lseek %s =%d", tmpFirst, 64+n))
-	if err := w.Save(HardState{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	check("empty save")
+	s.save(HardState{Term: 1, Vote: 1, Commit: 1}, nil)
+	s.check("commit-only save", fmt.Sprintf("lseek %s =%d", seqFirst, seqHeadSize+s.n))
+	s.save(HardState{}, nil)
+	s.check("empty save")
 
 	// The offset checked against the segment size is the file offset
 	// before the flush (etcd's lseek comes before sync): this save crosses
 	// 8192 bytes but is a plain one; the buffered commit-only state goes
 	// out with it.
-	hs := FrameSize(HardStateRecordSize(st))
-	big := []Entry{{Term: 1, Index: 2, Data: make([]byte, 6000)}}
-	if err := w.Save(HardState{Term: 1, Vote: 1, Commit: 1}, big); err != nil {
-		t.Fatal(err)
+	hs := FrameSize(HardStateRecordSize(s.st))
+	s.save(HardState{Term: 1, Vote: 1, Commit: 1}, []Entry{{Term: 1, Index: 2, Data: make([]byte, 6000)}})
+	s.m = hs + FrameSize(EntryRecordSize(6000, 1, 2)) + hs
+	s.check("save crossing the segment size",
+		fmt.Sprintf("lseek %s =%d", seqFirst, seqHeadSize+s.n),
+		fmt.Sprintf("write %s %d", seqFirst, s.m),
+		"fdatasync "+seqFirst)
+	if s.w.Segments() != 1 {
+		s.t.Fatalf("Segments = %d", s.w.Segments())
 	}
-	m := hs + FrameSize(EntryRecordSize(6000, 1, 2)) + hs
-	check("save crossing the segment size",
-		fmt.Sprintf("lseek %s =%d", tmpFirst, 64+n),
-		fmt.Sprintf("write %s %d", tmpFirst, m),
-		"fdatasync "+tmpFirst)
-	if w.Segments() != 1 {
-		t.Fatalf("Segments = %d", w.Segments())
-	}
+}
 
-	// The next save sees the offset past the segment size and cuts.
-	if err := w.Save(HardState{Term: 1, Vote: 1, Commit: 2}, []Entry{{Term: 1, Index: 3, Data: []byte("c")}}); err != nil {
-		t.Fatal(err)
-	}
-	off := 64 + n + m
+// cuttingSave: the next save sees the offset past the segment size and
+// cuts.
+func (s *seqTest) cuttingSave() {
+	s.save(HardState{Term: 1, Vote: 1, Commit: 2}, []Entry{{Term: 1, Index: 3, Data: []byte("c")}})
+	hs := FrameSize(HardStateRecordSize(s.st))
+	off := seqHeadSize + s.n + s.m
 	tailBytes := FrameSize(EntryRecordSize(1, 1, 3)) + hs
-	second := "wal/0000000000000001-0000000000000004.wal"
 	hdr := 16 + 24 + hs // crc, metadata "m", hard state
-	check("cutting save",
-		fmt.Sprintf("lseek %s =%d", tmpFirst, off),
-		fmt.Sprintf("lseek %s =%d", tmpFirst, off),
-		fmt.Sprintf("ftruncate %s %d", tmpFirst, off),
-		fmt.Sprintf("write %s %d", tmpFirst, tailBytes),
-		"fdatasync "+tmpFirst,
+	s.check("cutting save",
+		fmt.Sprintf("lseek %s =%d", seqFirst, off),
+		fmt.Sprintf("lseek %s =%d", seqFirst, off),
+		fmt.Sprintf("ftruncate %s %d", seqFirst, off),
+		fmt.Sprintf("write %s %d", seqFirst, tailBytes),
+		"fdatasync "+seqFirst,
 		"lseek wal/0.tmp =0",
 		fmt.Sprintf("write wal/0.tmp %d", hdr),
 		"fdatasync wal/0.tmp",
 		fmt.Sprintf("lseek wal/0.tmp =%d", hdr),
-		"rename wal/0.tmp -> "+second,
+		"rename wal/0.tmp -> "+seqSecond,
 		"fsync wal",
 		"close wal/0.tmp",
-		"open "+second, "lock "+second,
-		fmt.Sprintf("lseek %s =%d", second, hdr),
-		fmt.Sprintf("lseek %s =%d", second, hdr),
+		"open "+seqSecond, "lock "+seqSecond,
+		fmt.Sprintf("lseek %s =%d", seqSecond, hdr),
+		fmt.Sprintf("lseek %s =%d", seqSecond, hdr),
 	)
-	if w.Segments() != 2 {
-		t.Fatalf("Segments = %d", w.Segments())
+	if s.w.Segments() != 2 {
+		s.t.Fatalf("Segments = %d", s.w.Segments())
 	}
-	waitFor(t, "the pipeline's second file", func() bool {
-		fi, err := os.Stat(filepath.Join(dir, "1.tmp"))
-		return err == nil && fi.Size() == seg
+}
+
+func (s *seqTest) close() {
+	waitFor(s.t, "the pipeline's second file", func() bool {
+		fi, err := os.Stat(filepath.Join(s.dir, "1.tmp"))
+		return err == nil && fi.Size() == seqSegment
 	})
-	rec.Reset()
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
+	s.rec.Reset()
+	if err := s.w.Close(); err != nil {
+		s.t.Fatal(err)
 	}
 	var closeOps []string
-	for _, o := range rec.Ops() {
-		closeOps = append(closeOps, strings.ReplaceAll(o.String(), root+"/", ""))
+	for _, o := range s.rec.Ops() {
+		closeOps = append(closeOps, strings.ReplaceAll(o.String(), s.root+"/", ""))
 	}
-	wantClose := []string{"remove wal/1.tmp", "close wal/1.tmp", "fdatasync " + second,
-		"close " + tmpFirst, "close " + second, "close wal"}
+	wantClose := []string{"remove wal/1.tmp", "close wal/1.tmp", "fdatasync " + seqSecond,
+		"close " + seqFirst, "close " + seqSecond, "close wal"}
 	if strings.Join(closeOps, "\n") != strings.Join(wantClose, "\n") {
-		t.Fatalf("Close:\n%s\nwant:\n%s", strings.Join(closeOps, "\n"), strings.Join(wantClose, "\n"))
+		s.t.Fatalf("Close:\n%s\nwant:\n%s", strings.Join(closeOps, "\n"), strings.Join(wantClose, "\n"))
 	}
-	if _, err := os.Stat(filepath.Join(dir, "1.tmp")); !errors.Is(err, os.ErrNotExist) {
-		t.Fatal("Close left the pipeline's file")
+	if _, err := os.Stat(filepath.Join(s.dir, "1.tmp")); !errors.Is(err, os.ErrNotExist) {
+		s.t.Fatal("Close left the pipeline's file")
 	}
-	if err := w.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
+	if err := s.w.Close(); err != nil {
+		s.t.Fatalf("second Close: %v", err)
 	}
-	if err := w.Save(st, ent); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Save after Close: %v", err)
+	if err := s.w.Save(s.st, s.ent); !errors.Is(err, ErrClosed) {
+		s.t.Fatalf("Save after Close: %v", err)
 	}
+}
+
+// TestSyscallSequence pins the system calls of Create, of the three kinds
+// of Save (synced, commit-only, empty), of a cutting Save and of Close.
+func TestSyscallSequence(t *testing.T) {
+	root := t.TempDir()
+	s := &seqTest{t: t, root: root, dir: filepath.Join(root, "wal"), rec: vfstest.NewRecorder(vfs.Default)}
+	s.create()
+	defer s.w.Close()
+	s.plainSaves()
+	s.cuttingSave()
+	s.close()
 }
 
 type obsEvent struct {

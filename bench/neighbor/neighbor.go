@@ -32,7 +32,8 @@ type Options struct {
 	Name string
 	// Observe, if set, receives each operation's latency: the pwrite,
 	// pread or discard, plus the fsync of a sync-every operation and the
-	// write that refills a trimmed block on later passes. It is called
+	// write that refills a trimmed block on later passes, each timed by
+	// vfs.Timed with the monotonic clock (also under a Clock of tests). It is called
 	// from the worker goroutines concurrently and must be cheap (an HDR
 	// histogram needs a lock or one recorder per worker).
 	Observe func(d time.Duration)
@@ -372,8 +373,12 @@ func fillRandom(b []byte, seed uint64) {
 // buffer: O_DIRECT pins the buffer's pages for each operation, and workers
 // sharing one page would contend on it.
 type worker struct {
-	rng   *rand.Rand
-	buf   []byte
+	rng *rand.Rand
+	buf []byte
+	// f is the worker's timed view of the target; the worker is its
+	// observer and sums the durations of an operation's calls in took.
+	f     vfs.File
+	took  time.Duration
 	sl    sleeper
 	count int // operations since start, for sync-every
 	// yield keeps the worker's P (an unthrottled worker never waits in
@@ -398,10 +403,19 @@ func (n *Neighbor) newWorker(i int) *worker {
 		n.frees = append(n.frees, free)
 	}
 	fillRandom(w.buf, uint64(i)+1)
+	w.f = vfs.TimedFile(n.f, w, timedKinds...)
 	w.span = max(1, n.blocks/int64(n.spec.NumJobs))
 	w.base = int64(i) * w.span % max(1, n.blocks)
 	return w
 }
+
+// timedKinds are the File operations of a worker (its discards are timed
+// with vfs.Time).
+var timedKinds = []vfs.OpKind{vfs.OpWriteAt, vfs.OpReadAt, vfs.OpFsync}
+
+// Begin and Done make the worker the vfs.Observer of its view of the target.
+func (w *worker) Begin(vfs.OpKind, time.Time)                 {}
+func (w *worker) Done(_ vfs.OpKind, d time.Duration, _ error) { w.took += d }
 
 func (n *Neighbor) run(w *worker) {
 	for n.step(w) {
@@ -429,8 +443,8 @@ func (n *Neighbor) step(w *worker) bool {
 		}
 	}
 	t := n.now()
+	w.took = 0
 	err := n.op(w)
-	d := n.now().Sub(t)
 	if err != nil {
 		n.fail(err)
 		return w.sl.sleep(n.ctx, errBackoff)
@@ -438,7 +452,7 @@ func (n *Neighbor) step(w *worker) bool {
 	n.ops.Add(1)
 	n.bytes.Add(n.spec.BS)
 	if n.opt.Observe != nil {
-		n.opt.Observe(d)
+		n.opt.Observe(w.took)
 	}
 	w.yield.Maybe(t)
 	return true
@@ -450,34 +464,34 @@ func (n *Neighbor) op(w *worker) error {
 	var err error
 	switch s.Kind {
 	case RandWrite:
-		_, err = n.f.WriteAt(w.buf, w.rng.Int64N(n.blocks)*s.BS)
+		_, err = w.f.WriteAt(w.buf, w.rng.Int64N(n.blocks)*s.BS)
 	case RandRead:
-		_, err = n.f.ReadAt(w.buf, w.rng.Int64N(n.blocks)*s.BS)
+		_, err = w.f.ReadAt(w.buf, w.rng.Int64N(n.blocks)*s.BS)
 	case SeqRead:
-		_, err = n.f.ReadAt(w.buf, w.nextSeq()*s.BS)
+		_, err = w.f.ReadAt(w.buf, w.nextSeq()*s.BS)
 	case SeqWrite:
-		_, err = n.f.WriteAt(w.buf, w.nextSeq()*s.BS)
+		_, err = w.f.WriteAt(w.buf, w.nextSeq()*s.BS)
 	case Trim:
 		idx := n.cursor.Add(1) - 1
 		off := idx % n.blocks * s.BS
 		if idx >= n.blocks {
 			// The block was discarded on an earlier pass: give it
 			// data again so this discard frees real blocks.
-			if _, err = n.f.WriteAt(w.buf, off); err != nil {
+			if _, err = w.f.WriteAt(w.buf, off); err != nil {
 				return err
 			}
 		}
-		err = n.discard(off, s.BS)
+		err = vfs.Time(w, vfs.OpDiscard, func() error { return n.discard(off, s.BS) })
 	default: // Fsync, Writeback: appends, one stream
 		idx := n.cursor.Add(1) - 1
-		_, err = n.f.WriteAt(w.buf, idx%n.blocks*s.BS)
+		_, err = w.f.WriteAt(w.buf, idx%n.blocks*s.BS)
 	}
 	if err != nil {
 		return err
 	}
 	w.count++
 	if s.SyncEvery > 0 && w.count%s.SyncEvery == 0 {
-		return n.f.Fsync()
+		return w.f.Fsync()
 	}
 	return nil
 }

@@ -17,9 +17,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ncw/directio"
 	"golang.org/x/sys/unix"
-
-	"github.com/etcdisk/etcdisk/wal/vfs"
 )
 
 // Options describe a loop device.
@@ -117,9 +116,10 @@ func Mount(t testing.TB, dev string, opts ...string) string {
 }
 
 // directReader opens dev for O_DIRECT reads: what is on the device, not
-// in a page cache.
-func directReader(dev string) (vfs.File, error) {
-	return vfs.Default.OpenFile(dev, os.O_RDONLY|vfs.DirectIO, 0)
+// in a page cache. It uses directio, not wal/vfs, so that this test support
+// package sits below the packages whose tests use it.
+func directReader(dev string) (*os.File, error) {
+	return directio.OpenFile(dev, os.O_RDONLY, 0)
 }
 
 // SHA256 hashes the whole device, read with O_DIRECT.
@@ -131,7 +131,7 @@ func SHA256(t testing.TB, dev string) string {
 	}
 	defer f.Close()
 	h := sha256.New()
-	buf := vfs.AlignedBlock(1 << 20)
+	buf := directio.AlignedBlock(1 << 20)
 	for off := int64(0); ; {
 		n, err := f.ReadAt(buf, off)
 		h.Write(buf[:n])
@@ -157,7 +157,7 @@ func ReadAt(t testing.TB, dev string, off, n int64) []byte {
 	defer f.Close()
 	start := off &^ 4095
 	end := (off + n + 4095) &^ 4095
-	buf := vfs.AlignedBlock(int(end - start))
+	buf := directio.AlignedBlock(int(end - start))
 	got := 0
 	for got < len(buf) {
 		m, err := f.ReadAt(buf[got:], start+int64(got))

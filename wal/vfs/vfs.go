@@ -1,8 +1,9 @@
 // Package vfs is the disk seam of etcdisk: every byte the load generator
 // writes and every sync it issues goes through the small FS/File interface
 // defined here. The OS implementation maps each method to exactly one system
-// call (so a trace of etcdisk reads like a trace of etcd); wrappers inject
-// latency or errors for tests.
+// call (so a trace of etcdisk reads like a trace of etcd). Timed is the
+// wrapper that times the operations of every load; others inject latency or
+// errors for tests.
 package vfs
 
 import (

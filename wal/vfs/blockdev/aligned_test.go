@@ -64,6 +64,146 @@ func fileSize(t *testing.T, f vfs.File) int64 {
 	return end
 }
 
+// twinFiles is a plain file and a file on a fake device driven alike.
+type twinFiles struct {
+	t      *testing.T
+	rng    *rand.Rand
+	pf, df vfs.File
+	region int64
+}
+
+// both does fn on the plain file, then on the device's.
+func (tw *twinFiles) both(what string, fn func(f vfs.File) error) {
+	tw.t.Helper()
+	if err := fn(tw.pf); err != nil {
+		tw.t.Fatalf("%s on the plain file: %v", what, err)
+	}
+	if err := fn(tw.df); err != nil {
+		tw.t.Fatalf("%s on the device: %v", what, err)
+	}
+}
+
+func (tw *twinFiles) data(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(tw.rng.Uint32()) | 1 // never zero: zeros would hide misplaced bytes
+	}
+	return b
+}
+
+// step does one random operation on both files and names it.
+func (tw *twinFiles) step() string {
+	rng, region := tw.rng, tw.region
+	var what string
+	switch r := rng.IntN(20); {
+	case r == 0: // truncate shorter or longer
+		size := rng.Int64N(region / 2)
+		what = fmt.Sprintf("truncate %d", size)
+		tw.both(what, func(f vfs.File) error { return f.Truncate(size) })
+	case r == 1: // preallocate
+		off, n := rng.Int64N(region/4), rng.Int64N(region/4)+1
+		what = fmt.Sprintf("fallocate %d@%d", n, off)
+		tw.both(what, func(f vfs.File) error { return f.Fallocate(off, n) })
+	case r == 2: // overwrite somewhere old: reads a block back
+		p := tw.data(rng.IntN(9000) + 1)
+		off := rng.Int64N(region/2 - 10000)
+		what = fmt.Sprintf("pwrite %d@%d", len(p), off)
+		tw.both(what, func(f vfs.File) error { _, err := f.WriteAt(p, off); return err })
+	case r == 3: // seek to the end (as a WAL after a cut)
+		what = "seek end"
+		tw.both(what, func(f vfs.File) error { _, err := f.Seek(0, io.SeekEnd); return err })
+	default: // a page-writer flush at the position
+		p := tw.data(rng.IntN(6000) + 1)
+		what = fmt.Sprintf("write %d", len(p))
+		tw.both(what, func(f vfs.File) error {
+			if pos, _ := f.Seek(0, io.SeekCurrent); pos+int64(len(p)) > region {
+				if _, err := f.Seek(0, io.SeekStart); err != nil {
+					return err
+				}
+			}
+			_, err := f.Write(p)
+			return err
+		})
+	}
+	return what
+}
+
+// same fails unless both files have the same size and contents.
+func (tw *twinFiles) same(steps []string) {
+	t := tw.t
+	ps, ds := fileSize(t, tw.pf), fileSize(t, tw.df)
+	if ps != ds {
+		t.Fatalf("after %v: size %d, plain file %d", steps, ds, ps)
+	}
+	if a, b := readAll(t, tw.df, ds), readAll(t, tw.pf, ps); !bytes.Equal(a, b) {
+		i := 0
+		for a[i] == b[i] {
+			i++
+		}
+		t.Fatalf("after %v: contents differ at %d: %x vs plain %x", steps, i, a[i:min(i+8, len(a))], b[i:min(i+8, len(b))])
+	}
+}
+
+// regionHoldsPlainFile checks the device itself: the region holds the
+// file's bytes wherever the file was written (elsewhere it reads as zeros
+// whatever the device holds), and region 0, another file's, is untouched.
+func (tw *twinFiles) regionHoldsPlainFile(d *Device, img string) {
+	t := tw.t
+	var ext Extent
+	for _, e := range d.Layout() {
+		if e.Name == "f" {
+			ext = e
+		}
+	}
+	if ext.Region != 1 || ext.Offset != tw.region {
+		t.Fatalf("extent %+v: want region 1 at %d", ext, tw.region)
+	}
+	raw, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readAll(t, tw.pf, fileSize(t, tw.pf))
+	if ext.Size != int64(len(want)) || ext.Written > ext.Size {
+		t.Fatalf("extent %+v, plain file size %d", ext, len(want))
+	}
+	got := raw[ext.Offset : ext.Offset+ext.Size]
+	tw.df.(*file).n.a.valid.zeroOutside(got, 0)
+	if !bytes.Equal(got, want) {
+		t.Fatal("device region differs from the plain file")
+	}
+	if n := len(tw.df.(*file).n.a.valid); n > 50 {
+		t.Errorf("%d written spans", n)
+	}
+	if !bytes.Equal(raw[:5000], bytes.Repeat([]byte{0xEE}, 5000)) {
+		t.Fatal("region 0 was overwritten")
+	}
+}
+
+// newTwinFiles makes a fake device of three regions whose region 0 holds
+// another file, so the device's file lives at a non-zero offset.
+func newTwinFiles(t *testing.T, lbs, unit int) (*twinFiles, *Device, string) {
+	const region = 256 << 10
+	d, img := fakeDevice(t, 3*region, Options{RegionSize: region, LogicalBlockSize: lbs, WriteUnit: unit})
+	other, err := d.OpenFile("other", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Write(bytes.Repeat([]byte{0xEE}, 5000)); err != nil {
+		t.Fatal(err)
+	}
+	df, err := d.OpenFile("f", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := vfs.Default.OpenFile(filepath.Join(t.TempDir(), "plain"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pf.Close() })
+	rng := rand.New(rand.NewPCG(uint64(lbs), uint64(unit)))
+	return &twinFiles{t: t, rng: rng, pf: pf, df: df, region: region}, d, img
+}
+
 // TestAlignedWritesMatchPlainFile drives a plain file and a file on a fake
 // device through the same random mix of page-writer flushes, overwrites at
 // random offsets (which must read the old block back), truncations and
@@ -73,122 +213,13 @@ func fileSize(t *testing.T, f vfs.File) int64 {
 func TestAlignedWritesMatchPlainFile(t *testing.T) {
 	for _, tc := range []struct{ lbs, unit int }{{512, 512}, {512, 4096}, {4096, 4096}, {4096, 16384}} {
 		t.Run(fmt.Sprintf("lbs%d-unit%d", tc.lbs, tc.unit), func(t *testing.T) {
-			const region = 256 << 10
-			d, img := fakeDevice(t, 3*region, Options{RegionSize: region, LogicalBlockSize: tc.lbs, WriteUnit: tc.unit})
-			// Take region 0 with another file, so ours lives at a
-			// non-zero offset.
-			other, err := d.OpenFile("other", os.O_RDWR|os.O_CREATE, 0o600)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := other.Write(bytes.Repeat([]byte{0xEE}, 5000)); err != nil {
-				t.Fatal(err)
-			}
-			df, err := d.OpenFile("f", os.O_RDWR|os.O_CREATE, 0o600)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pf, err := vfs.Default.OpenFile(filepath.Join(t.TempDir(), "plain"), os.O_RDWR|os.O_CREATE, 0o600)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pf.Close()
-
-			rng := rand.New(rand.NewPCG(uint64(tc.lbs), uint64(tc.unit)))
-			both := func(what string, fn func(f vfs.File) error) {
-				t.Helper()
-				if err := fn(pf); err != nil {
-					t.Fatalf("%s on the plain file: %v", what, err)
-				}
-				if err := fn(df); err != nil {
-					t.Fatalf("%s on the device: %v", what, err)
-				}
-			}
-			data := func(n int) []byte {
-				b := make([]byte, n)
-				for i := range b {
-					b[i] = byte(rng.Uint32()) | 1 // never zero: zeros would hide misplaced bytes
-				}
-				return b
-			}
+			tw, d, img := newTwinFiles(t, tc.lbs, tc.unit)
 			var steps []string
 			for i := 0; i < 300; i++ {
-				var what string
-				switch r := rng.IntN(20); {
-				case r == 0: // truncate shorter or longer
-					size := rng.Int64N(region / 2)
-					what = fmt.Sprintf("truncate %d", size)
-					both(what, func(f vfs.File) error { return f.Truncate(size) })
-				case r == 1: // preallocate
-					off, n := rng.Int64N(region/4), rng.Int64N(region/4)+1
-					what = fmt.Sprintf("fallocate %d@%d", n, off)
-					both(what, func(f vfs.File) error { return f.Fallocate(off, n) })
-				case r == 2: // overwrite somewhere old: reads a block back
-					p := data(rng.IntN(9000) + 1)
-					off := rng.Int64N(region/2 - 10000)
-					what = fmt.Sprintf("pwrite %d@%d", len(p), off)
-					both(what, func(f vfs.File) error { _, err := f.WriteAt(p, off); return err })
-				case r == 3: // seek to the end (as a WAL after a cut)
-					what = "seek end"
-					both(what, func(f vfs.File) error { _, err := f.Seek(0, io.SeekEnd); return err })
-				default: // a page-writer flush at the position
-					p := data(rng.IntN(6000) + 1)
-					what = fmt.Sprintf("write %d", len(p))
-					both(what, func(f vfs.File) error {
-						if pos, _ := f.Seek(0, io.SeekCurrent); pos+int64(len(p)) > region {
-							if _, err := f.Seek(0, io.SeekStart); err != nil {
-								return err
-							}
-						}
-						_, err := f.Write(p)
-						return err
-					})
-				}
-				steps = append(steps, what)
-				ps, ds := fileSize(t, pf), fileSize(t, df)
-				if ps != ds {
-					t.Fatalf("after %v: size %d, plain file %d", steps, ds, ps)
-				}
-				if a, b := readAll(t, df, ds), readAll(t, pf, ps); !bytes.Equal(a, b) {
-					i := 0
-					for a[i] == b[i] {
-						i++
-					}
-					t.Fatalf("after %v: contents differ at %d: %x vs plain %x", steps, i, a[i:min(i+8, len(a))], b[i:min(i+8, len(b))])
-				}
+				steps = append(steps, tw.step())
+				tw.same(steps)
 			}
-			// The device itself: the region holds the file's bytes
-			// wherever the file was written (elsewhere it reads as zeros
-			// whatever the device holds).
-			var ext Extent
-			for _, e := range d.Layout() {
-				if e.Name == "f" {
-					ext = e
-				}
-			}
-			if ext.Region != 1 || ext.Offset != region {
-				t.Fatalf("extent %+v: want region 1 at %d", ext, region)
-			}
-			raw, err := os.ReadFile(img)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := readAll(t, pf, fileSize(t, pf))
-			if ext.Size != int64(len(want)) || ext.Written > ext.Size {
-				t.Fatalf("extent %+v, plain file size %d", ext, len(want))
-			}
-			got := raw[ext.Offset : ext.Offset+ext.Size]
-			df.(*file).n.a.valid.zeroOutside(got, 0)
-			if !bytes.Equal(got, want) {
-				t.Fatal("device region differs from the plain file")
-			}
-			if n := len(df.(*file).n.a.valid); n > 50 {
-				t.Errorf("%d written spans", n)
-			}
-			// The other file's region is untouched by ours.
-			if !bytes.Equal(raw[:5000], bytes.Repeat([]byte{0xEE}, 5000)) {
-				t.Fatal("region 0 was overwritten")
-			}
+			tw.regionHoldsPlainFile(d, img)
 		})
 	}
 }
