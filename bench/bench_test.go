@@ -18,10 +18,10 @@ func BenchmarkSaveOverhead(b *testing.B) {
 		batch int
 	}{{"1entry", 1}, {"8entries", 8}} {
 		b.Run(tc.name, func(b *testing.B) {
-			cfg := DefaultConfig()
-			cfg.ApplyClosedLoop()
-			cfg.Backend = false
-			cfg.Dir = b.TempDir()
+			cfg, err := NewPlan(Config{Dir: b.TempDir(), Backend: Given(false)})
+			if err != nil {
+				b.Fatal(err)
+			}
 			rec := newRecorder(time.Second, nil)
 			l, err := newWALLoad(cfg, vfstest.NopFS{}, cfg.Dir, rec)
 			if err != nil {
@@ -44,10 +44,10 @@ func BenchmarkSaveOverhead(b *testing.B) {
 // TestSaveOverheadAllocs holds the measured path to zero allocations (the
 // benchmark above shows the time; tests never assert timings).
 func TestSaveOverheadAllocs(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.ApplyClosedLoop()
-	cfg.Backend = false
-	cfg.Dir = t.TempDir()
+	cfg, err := NewPlan(Config{Dir: t.TempDir(), Backend: Given(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rec := newRecorder(time.Second, nil)
 	l, err := newWALLoad(cfg, vfstest.NopFS{}, cfg.Dir, rec)
 	if err != nil {

@@ -3,27 +3,50 @@
 // for side-by-side comparison, pacing and raft-like batching, histograms,
 // the per-second interval series and the stall watchdog.
 //
-// bench owns no mutable globals: everything a run needs is in Config, and
-// Run returns a *report.Result that package report renders.
+// bench owns no mutable globals: everything a run needs is in Config,
+// which NewPlan resolves once into a Plan, and Run returns a *report.Result that package report renders.
 package bench
 
 import (
-	"fmt"
 	"io"
 	"time"
 
-	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/neighbor"
 	"github.com/etcdisk/etcdisk/bench/pace"
 	"github.com/etcdisk/etcdisk/wal/vfs"
-	"github.com/etcdisk/etcdisk/wal/vfs/blockdev"
 )
 
-// Workload names.
+// Workload is what writes to the disk: etcd's WAL pattern or fio's recipe.
+type Workload string
+
+// Workloads. The constants are untyped so that they also compare with the
+// report's JSON strings.
 const (
 	WorkloadWAL = "wal" // etcd's WAL write path (default)
 	WorkloadFio = "fio" // fio --rw=write --ioengine=sync --fdatasync=1 --size=22m --bs=2300
 )
+
+// Opt is a setting whose zero value is a legitimate choice (--warmup 0s,
+// --clients 0, --backend=false), so that leaving it unset, for the plan to
+// pick the default of the run's mode, is told apart from choosing zero.
+type Opt[T any] struct {
+	v   T
+	set bool
+}
+
+// Given is the setting v, chosen by the caller.
+func Given[T any](v T) Opt[T] { return Opt[T]{v: v, set: true} }
+
+// Get returns the setting and whether the caller chose it.
+func (o Opt[T]) Get() (T, bool) { return o.v, o.set }
+
+// Or returns the setting, or def when the caller left it unset.
+func (o Opt[T]) Or(def T) T {
+	if o.set {
+		return o.v
+	}
+	return def
+}
 
 // Defaults that come from etcd (see etcd-io-pattern.md).
 const (
@@ -42,10 +65,14 @@ const (
 	FioFileSize  = 22 << 20
 )
 
-// Config is everything that shapes a run. Start from DefaultConfig.
+// Config is what the caller asks of a run. A zero or unset field means
+// "the default for the run's mode": NewPlan resolves every one of them, so
+// Config{Dir: d} is a valid closed-loop run and DefaultConfig is what
+// `etcdisk run` does with no flags.
 type Config struct {
-	// Dir is the directory whose file system is measured. Run creates one
-	// folder of its own inside it and removes it afterwards unless Keep.
+	// Dir is the directory whose file system is measured ("" is the current
+	// directory). Run creates one folder of its own inside it and removes it
+	// afterwards unless Keep.
 	Dir string
 	// Device is a raw block device to measure instead of Dir: each WAL
 	// segment gets a 64 MiB region, written with O_DIRECT in aligned 4 KiB
@@ -56,67 +83,70 @@ type Config struct {
 	// each value repeats exactly the path of Device or of a neighbour's
 	// device=, and only that device is written over data found on it.
 	DestroyData []string
-	// Workload is WorkloadWAL or WorkloadFio.
-	Workload string
-	// Duration of the measured phase (after Warmup). 0 with Ops > 0 means
-	// run until Ops are done; 0 with Ops == 0 is allowed for the fio
-	// workload only: one pass over its file, as fio's recipe.
+	// Workload is WorkloadWAL ("" too) or WorkloadFio.
+	Workload Workload
+	// Duration of the measured phase (after Warmup). 0: DefaultDuration,
+	// or no time limit when Ops is given, or for the fio workload one pass
+	// over its file, as fio's recipe.
 	Duration time.Duration
 	// Ops stops the measured phase after this many Saves (closed loop) or
-	// proposals (open loop, Rate > 0). 0 means no limit.
+	// proposals (open loop). 0 means no limit.
 	Ops int64
-	// Rate is the proposal arrival rate per second; 0 is a closed loop (the
-	// next Save starts when the previous one finished).
-	Rate float64
-	// Load names the load (Loads) the rate, clients and sizes come from;
-	// empty when none does (the closed loop, or a config built by hand).
+	// Load names the load (Loads) whose rate, clients and request sizes the
+	// run sends; the fields below override each of them. Empty: no load.
 	Load string
+	// Rate is the proposal arrival rate per second; 0 is the load's rate,
+	// or, without a load, the closed loop (the next Save starts when the
+	// previous one finished).
+	Rate float64
+	// ClosedLoop asks for the closed loop even with a Load, which then
+	// gives only its request sizes (--rate max).
+	ClosedLoop bool
 	// Clients bounds the requests in flight in the request path: that many
 	// clients, each with its own gRPC connection and one request at a time,
-	// as etcdctl check perf's. 0: one connection, up to maxInFlight.
-	Clients int
-	// Arrivals is the arrival process for Rate > 0: constant or poisson.
+	// as etcdctl check perf's. 0: one connection, up to maxInFlight. Unset:
+	// the load's.
+	Clients Opt[int]
+	// Arrivals is the arrival process of an open loop ("": constant).
 	Arrivals pace.Arrivals
 	// Seed seeds the Poisson arrival process (0 = fixed default seed).
 	Seed int64
 	// EntrySize is the Data size of each raft entry; 0 picks the size that
-	// makes a one-entry Save write DefaultSaveBytes. Ignored when ValueSize
-	// is set.
+	// makes a one-entry Save write DefaultSaveBytes. It replaces the load's
+	// value sizes.
 	EntrySize int
-	// ValueSize models proposals instead: each carries a value of this
-	// size ("1KiB"), a uniform range ("1KiB-8KiB") or a named mix
-	// ("kubernetes"), and a key of KeySize bytes, wrapped as etcd wraps it
-	// (Request) into the entry's Data.
-	ValueSize string
-	// KeySize is the key length of each proposal (with ValueSize).
+	// ValueSize models proposals instead: each carries a value drawn from
+	// it and a key of KeySize bytes, wrapped as etcd wraps it (Request)
+	// into the entry's Data. Zero: the load's, or none.
+	ValueSize ValueDist
+	// KeySize is the key length of each proposal (0: the load's, or 32).
 	KeySize int
-	// Request is the shape of each proposal: RequestTxn (a Kubernetes
-	// update) or RequestPut (etcdctl put, etcdctl check perf).
-	Request string
+	// Request is the shape of each proposal ("": the load's, or RequestTxn).
+	Request Request
 	// Batch is the number of entries per Save (closed loop) or per proposal
-	// (open loop).
+	// (open loop); 0 is 1.
 	Batch int
 	// Backend applies every entry to a bbolt backend on the same disk and
 	// commits it as etcd does (every 100 ms, or at 10,000 pending puts),
-	// concurrently with the WAL (wal workload only).
-	Backend bool
-	// GRPC, in an open loop (Rate > 0, wal workload), sends every
-	// proposal as a real etcd KV.Put or KV.Txn from an in-process client
-	// over loopback TCP to an in-process server that proposes it, so that
-	// the model spends the CPU etcd's request path spends and its
-	// fdatasyncs wait for the CPU as etcd's do (bench/frontend.go). Each
-	// proposal is then one entry (Batch must be 1).
-	GRPC bool
+	// concurrently with the WAL. Unset: on for the wal workload in a Dir,
+	// off on a Device; the fio workload never has one.
+	Backend Opt[bool]
+	// GRPC, in an open loop of the wal workload, sends every proposal as a
+	// real etcd KV.Put or KV.Txn from an in-process client over loopback
+	// TCP to an in-process server that proposes it, so that the model
+	// spends the CPU etcd's request path spends and its fdatasyncs wait for
+	// the CPU as etcd's do (bench/frontend.go). Each proposal is then one
+	// entry (Batch must be 1). Unset: on in an open loop.
+	GRPC Opt[bool]
 	// Direct writes the files in Dir with O_DIRECT through aligned buffers
 	// (etcd itself does not; this shows what the page cache costs or hides).
 	Direct bool
-	// Neighbors are noisy-neighbour specs (KIND[,key=value...], see package
-	// neighbor) run concurrently with the workload, on the same disk unless
-	// a spec names a dir or device.
-	Neighbors []string
-	// Scenario is a named neighbour preset (neighbor.Scenarios), added to
-	// Neighbors.
-	Scenario string
+	// Neighbors are noisy neighbours (package neighbor) run concurrently
+	// with the workload, on the same disk unless a spec names a dir or
+	// device.
+	Neighbors []neighbor.Spec
+	// Scenario is a neighbour preset, run before Neighbors.
+	Scenario *neighbor.Scenario
 	// CompareSolo runs the workload alone first, then with its neighbours,
 	// each for Duration, and reports both (Result.Solo).
 	CompareSolo bool
@@ -130,16 +160,19 @@ type Config struct {
 	// P99Target the load pauses, so a check never causes the outage it
 	// looks for. Neighbours are not paused (and not allowed with it).
 	EtcdMetrics string
-	// P99Target and BackendP99Target are the targets the verdict uses.
+	// P99Target and BackendP99Target are the targets the verdict uses
+	// (0: etcd's).
 	P99Target        time.Duration
 	BackendP99Target time.Duration
 	// Warmup runs the workload before measuring; its samples are discarded.
-	Warmup time.Duration
+	// Unset: 2 s, none for the fio workload (fio's recipe has none).
+	Warmup Opt[time.Duration]
 	// Keep keeps the run folder for inspection.
 	Keep bool
-	// SegmentSize is the WAL segment size (etcd: 64,000,000 bytes).
+	// SegmentSize is the WAL segment size (0: etcd's 64,000,000 bytes).
 	SegmentSize int64
-	// StallThreshold is the age at which an in-flight fdatasync is reported.
+	// StallThreshold is the age at which an in-flight fdatasync is reported
+	// (0: DefaultStallThreshold).
 	StallThreshold time.Duration
 
 	// FS is the disk seam (nil: the operating system). Tests inject faults here.
@@ -171,178 +204,8 @@ type Progress struct {
 const DefaultDuration = 2 * time.Minute
 
 // DefaultConfig is what `etcdisk run` does with no flags: the WAL workload
-// on the current directory for DefaultDuration after a 2 s warm-up, open
-// loop through etcd's request path at DefaultLoad, backend on.
+// on the current directory for DefaultDuration after the default warm-up,
+// open loop through etcd's request path at DefaultLoad, backend on.
 func DefaultConfig() Config {
-	c := baseConfig()
-	l, _ := LookupLoad(DefaultLoad)
-	c.ApplyLoad(l)
-	return c
-}
-
-// baseConfig is DefaultConfig without a load: a closed loop.
-func baseConfig() Config {
-	return Config{
-		Dir:              ".",
-		Workload:         WorkloadWAL,
-		Duration:         DefaultDuration,
-		Arrivals:         pace.Constant,
-		Batch:            1,
-		KeySize:          32,
-		Request:          RequestTxn,
-		Backend:          true,
-		GRPC:             true,
-		P99Target:        DefaultP99Target,
-		BackendP99Target: DefaultBackendP99Target,
-		Warmup:           2 * time.Second,
-		SegmentSize:      64 * 1000 * 1000,
-		StallThreshold:   DefaultStallThreshold,
-	}
-}
-
-// frontEnd reports whether proposals go through the gRPC front end and raft
-// (an open-loop wal run with GRPC).
-func (c *Config) frontEnd() bool {
-	return c.GRPC && c.Rate > 0 && c.Workload == WorkloadWAL
-}
-
-// Validate reports the first setting that cannot work, as one line.
-func (c *Config) Validate() error {
-	switch c.Workload {
-	case WorkloadWAL, WorkloadFio:
-	default:
-		return fmt.Errorf("unknown workload %q (want wal or fio)", c.Workload)
-	}
-	if _, err := pace.ParseArrivals(string(c.Arrivals)); err != nil {
-		return err
-	}
-	if c.Duration < 0 {
-		return fmt.Errorf("duration must not be negative, got %s", c.Duration)
-	}
-	if c.Duration == 0 && c.Ops == 0 && c.Workload != WorkloadFio {
-		return fmt.Errorf("need a duration or a number of ops to stop")
-	}
-	if c.Ops < 0 {
-		return fmt.Errorf("ops must not be negative, got %d", c.Ops)
-	}
-	if c.Rate < 0 {
-		return fmt.Errorf("rate must not be negative, got %g", c.Rate)
-	}
-	if c.Clients < 0 || c.Clients > 10000 {
-		return fmt.Errorf("clients must be between 0 and 10000, got %d", c.Clients)
-	}
-	if c.Rate > 0 && c.Workload == WorkloadFio {
-		return fmt.Errorf("the fio workload is fio's closed loop: it takes no rate or load")
-	}
-	if c.Rate > 1e6 {
-		return fmt.Errorf("rate %g/s is beyond what a WAL can carry (max 1000000/s)", c.Rate)
-	}
-	if c.Warmup < 0 {
-		return fmt.Errorf("warmup must not be negative, got %s", c.Warmup)
-	}
-	if c.Batch < 1 || c.Batch > 10000 {
-		return fmt.Errorf("batch must be between 1 and 10000, got %d", c.Batch)
-	}
-	if c.frontEnd() && c.Batch != 1 {
-		return fmt.Errorf("a gRPC request is one entry: --batch %d needs the closed loop (--rate max) or --grpc=false", c.Batch)
-	}
-	if c.EntrySize < 0 || c.EntrySize > 1<<20 {
-		return fmt.Errorf("entry size must be between 0 and 1MiB (etcd's max message), got %d", c.EntrySize)
-	}
-	if c.P99Target <= 0 || c.BackendP99Target <= 0 {
-		return fmt.Errorf("targets must be positive")
-	}
-	if c.SegmentSize < 64*1024 {
-		return fmt.Errorf("segment size must be at least 64KiB, got %d", c.SegmentSize)
-	}
-	if c.Device != "" {
-		if c.Backend {
-			return fmt.Errorf("the bbolt backend needs a file system: use --backend=false with --device, or measure a --dir")
-		}
-		if c.SegmentSize > blockdev.RegionSize-(1<<20) {
-			return fmt.Errorf("segment size %d does not fit a %d-byte device region", c.SegmentSize, blockdev.RegionSize)
-		}
-		if c.Direct {
-			return fmt.Errorf("--direct is implied by --device (raw devices are always written with O_DIRECT)")
-		}
-	}
-	specs, err := resolveNeighbors(*c)
-	if err != nil {
-		return err
-	}
-	if err := checkDestroyData(c.DestroyData, c.Device, specs); err != nil {
-		return err
-	}
-	if c.Device != "" {
-		for _, sp := range specs {
-			if sp.Dir == "" && sp.Device == "" {
-				return fmt.Errorf("with --device, each neighbour needs dir= or device= (neighbour %s)", sp)
-			}
-		}
-	}
-	if c.EtcdMetrics != "" && len(specs) > 0 {
-		return fmt.Errorf("live-safe mode (--etcd-metrics) cannot pause noisy neighbours: drop --neighbor/--scenario on a live node")
-	}
-	if err := c.validatePhases(len(specs)); err != nil {
-		return err
-	}
-	if c.ValueSize != "" {
-		if _, err := ParseValueSize(c.ValueSize); err != nil {
-			return err
-		}
-		if c.EntrySize != 0 {
-			return fmt.Errorf("give either an entry size or a value size, not both")
-		}
-	}
-	if c.KeySize < 1 || c.KeySize > 1<<16 {
-		return fmt.Errorf("key size must be between 1 and 64KiB, got %d", c.KeySize)
-	}
-	if c.Request != RequestTxn && c.Request != RequestPut {
-		return fmt.Errorf("unknown request shape %q (want txn or put)", c.Request)
-	}
-	if c.StallThreshold <= 0 {
-		return fmt.Errorf("stall threshold must be positive")
-	}
-	return nil
-}
-
-// validatePhases checks --compare-solo and --find-limit against the
-// number of neighbours.
-func (c *Config) validatePhases(neighbours int) error {
-	if c.CompareSolo && neighbours == 0 {
-		return fmt.Errorf("--compare-solo needs a --neighbor or a --scenario")
-	}
-	if c.CompareSolo && c.FindLimit {
-		return fmt.Errorf("choose --compare-solo or --find-limit, not both")
-	}
-	if c.FindLimit && neighbours > 1 {
-		return fmt.Errorf("--find-limit steps one neighbour's rate; got %d neighbours", neighbours)
-	}
-	if c.FindLimit && neighbours == 0 && (c.Rate == 0 || c.Workload != WorkloadWAL) {
-		return fmt.Errorf("--find-limit without a neighbour steps the proposal rate: it needs the wal workload's open loop, not --rate max")
-	}
-	if c.FindLimit && c.Duration == 0 {
-		return fmt.Errorf("--find-limit needs a --duration for each step")
-	}
-	return nil
-}
-
-// checkDestroyData refuses a --destroy-data value that repeats neither the
-// --device path nor a neighbour's device= path exactly: consent names one
-// device, as the user typed it.
-func checkDestroyData(values []string, device string, specs []neighbor.Spec) error {
-	for _, v := range values {
-		targets := []string{device}
-		for _, sp := range specs {
-			targets = append(targets, sp.Device)
-		}
-		named := false
-		for _, t := range targets {
-			named = named || (t != "" && guard.Consent(t, []string{v}) != "")
-		}
-		if !named {
-			return fmt.Errorf("refusing --destroy-data=%s: it repeats neither the --device path nor a neighbour's device= path exactly", v)
-		}
-	}
-	return nil
+	return Config{Dir: ".", Load: DefaultLoad, Duration: DefaultDuration}
 }

@@ -28,7 +28,7 @@ import (
 // written). With a duration or an op count etcdisk wraps round to the start
 // of the file as fio's time_based does.
 type fioLoad struct {
-	cfg  Config
+	cfg  Plan
 	fs   vfs.FS
 	rec  *recorder
 	path string
@@ -42,7 +42,7 @@ type fioLoad struct {
 
 const fioFileName = "etcdisk-fio.0.0" // fio names files <job>.<job number>.<file number>
 
-func newFioLoad(cfg Config, fsys vfs.FS, runDir string, rec *recorder) (*fioLoad, error) {
+func newFioLoad(cfg Plan, fsys vfs.FS, runDir string, rec *recorder) (*fioLoad, error) {
 	l := &fioLoad{
 		cfg:  cfg,
 		fs:   fsys,
@@ -113,7 +113,7 @@ func (o *fioObserver) Done(op vfs.OpKind, d time.Duration, _ error) {
 const fioBlocks = FioFileSize / FioBlockSize
 
 func (l *fioLoad) run(ctx context.Context, stop *atomic.Bool) error {
-	onePass := l.cfg.Duration == 0 && l.cfg.Ops == 0
+	onePass := l.cfg.OnePass
 	var n int64                   // writes since the start of the run (warm-up included)
 	var yield syscallloop.Yielder // this loop never waits in Go
 	for !stop.Load() && ctx.Err() == nil {

@@ -68,9 +68,9 @@ func TestRunGRPCFrontEnd(t *testing.T) {
 			cfg.Ops = 0
 			cfg.Duration = time.Second
 			cfg.Rate = 300
-			cfg.ValueSize = "1KiB"
-			cfg.Request = shape
-			cfg.Backend = true
+			cfg.ValueSize = mustValueSize("1KiB")
+			cfg.Request = Request(shape)
+			cfg.Backend = Given(true)
 			cfg.Keep = true
 			res, err := Run(context.Background(), cfg)
 			if err != nil {
@@ -115,11 +115,11 @@ func TestGRPCNeedsOneEntryPerProposal(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Rate = 100
 	cfg.Batch = 2
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "--grpc=false") {
+	if _, err := NewPlan(cfg); err == nil || !strings.Contains(err.Error(), "--grpc=false") {
 		t.Fatalf("Validate: %v, want the --grpc=false advice", err)
 	}
-	cfg.GRPC = false
-	if err := cfg.Validate(); err != nil {
+	cfg.GRPC = Given(false)
+	if _, err := NewPlan(cfg); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -12,8 +12,8 @@ type Load struct {
 	Rate      float64 // puts/s
 	Clients   int     // concurrent clients, each with one request in flight
 	KeySize   int
-	ValueSize string // as --value-size
-	Request   string // RequestPut or RequestTxn
+	ValueSize ValueDist
+	Request   Request
 	About     string // one line for --help
 }
 
@@ -30,19 +30,25 @@ const (
 // "/etcdctl-check-perf/" (20 bytes) and 256 bytes.
 const checkPerfKeySize = 20 + 256
 
+// The loads' value sizes, parsed once.
+var (
+	kib              = mustValueSize("1KiB")
+	kubernetesValues = mustValueSize("kubernetes")
+)
+
 // loads are etcdctl check perf's loads (etcdctl/ctlv3/command/check.go:
 // puts/s, clients, 256-byte keys under a 20-byte prefix, 1 KiB values,
 // plain Puts) and the Kubernetes mix.
 var loads = []Load{
-	{Name: LoadS, Rate: 150, Clients: 50, KeySize: checkPerfKeySize, ValueSize: "1KiB", Request: RequestPut,
+	{Name: LoadS, Rate: 150, Clients: 50, KeySize: checkPerfKeySize, ValueSize: kib, Request: RequestPut,
 		About: "etcdctl check perf --load s: 150 puts/s from 50 clients, 276-byte keys, 1 KiB values"},
-	{Name: "m", Rate: 1000, Clients: 200, KeySize: checkPerfKeySize, ValueSize: "1KiB", Request: RequestPut,
+	{Name: "m", Rate: 1000, Clients: 200, KeySize: checkPerfKeySize, ValueSize: kib, Request: RequestPut,
 		About: "etcdctl check perf --load m: 1,000 puts/s from 200 clients"},
-	{Name: "l", Rate: 8000, Clients: 500, KeySize: checkPerfKeySize, ValueSize: "1KiB", Request: RequestPut,
+	{Name: "l", Rate: 8000, Clients: 500, KeySize: checkPerfKeySize, ValueSize: kib, Request: RequestPut,
 		About: "etcdctl check perf --load l: 8,000 puts/s from 500 clients"},
-	{Name: "xl", Rate: 15000, Clients: 1000, KeySize: checkPerfKeySize, ValueSize: "1KiB", Request: RequestPut,
+	{Name: "xl", Rate: 15000, Clients: 1000, KeySize: checkPerfKeySize, ValueSize: kib, Request: RequestPut,
 		About: "etcdctl check perf --load xl: 15,000 puts/s from 1,000 clients"},
-	{Name: LoadKubernetes, Rate: 500, Clients: 100, KeySize: 32, ValueSize: "kubernetes", Request: RequestTxn,
+	{Name: LoadKubernetes, Rate: 500, Clients: 100, KeySize: 32, ValueSize: kubernetesValues, Request: RequestTxn,
 		About: "500 updates/s from 100 clients: Kubernetes-style Txns, 32-byte keys, the kubernetes value mix"},
 }
 
@@ -71,37 +77,4 @@ func LookupLoad(name string) (Load, error) {
 		}
 	}
 	return Load{}, fmt.Errorf("unknown load %q (want %s)", name, strings.Join(LoadNames(), ", "))
-}
-
-// ApplyLoad makes c send load l: its rate, clients and request sizes.
-func (c *Config) ApplyLoad(l Load) {
-	c.Load, c.Rate, c.Clients = l.Name, l.Rate, l.Clients
-	c.KeySize, c.ValueSize, c.Request, c.EntrySize = l.KeySize, l.ValueSize, l.Request, 0
-}
-
-// ApplyClosedLoop makes c the closed-loop stress test: the next Save starts
-// when the previous one ended, each one entry whose Save writes
-// DefaultSaveBytes.
-func (c *Config) ApplyClosedLoop() {
-	d := baseConfig()
-	c.Load, c.Rate, c.Clients = "", 0, 0
-	c.KeySize, c.ValueSize, c.Request, c.EntrySize = d.KeySize, "", d.Request, 0
-}
-
-// Mode names how proposals reach the WAL, for the report.
-const (
-	ModeRequestPath = "request-path" // open loop over gRPC and raft
-	ModeOpenLoop    = "open-loop"    // open loop straight into the WAL loop
-	ModeClosedLoop  = "closed-loop"
-)
-
-// mode says how proposals reach the WAL in c.
-func (c *Config) mode() string {
-	switch {
-	case c.frontEnd():
-		return ModeRequestPath
-	case c.Rate > 0:
-		return ModeOpenLoop
-	}
-	return ModeClosedLoop
 }

@@ -23,20 +23,23 @@ func TestLoadsAreEtcdctls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if l.Rate != tc.rate || l.Clients != tc.clients || l.KeySize != 276 || l.ValueSize != "1KiB" || l.Request != RequestPut {
+		if l.Rate != tc.rate || l.Clients != tc.clients || l.KeySize != 276 || l.ValueSize.String() != "1KiB" || l.Request != RequestPut {
 			t.Errorf("load %s: %+v, want %g puts/s, %d clients, 276-byte keys, 1KiB values, puts", tc.name, l, tc.rate, tc.clients)
 		}
 	}
 	if _, err := LookupLoad("huge"); err == nil || !strings.Contains(err.Error(), "kubernetes") {
 		t.Errorf("unknown load: %v", err)
 	}
-	c := DefaultConfig()
-	if c.Load != DefaultLoad || c.Rate != 150 || !c.frontEnd() || !c.Backend || c.mode() != ModeRequestPath {
+	c, err := NewPlan(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Load != DefaultLoad || c.Rate != 150 || !c.Backend || c.Mode != ModeRequestPath {
 		t.Errorf("DefaultConfig is not load s through the request path: %+v", c)
 	}
-	c.ApplyClosedLoop()
-	if c.mode() != ModeClosedLoop || c.Load != "" || c.ValueSize != "" || c.Clients != 0 {
-		t.Errorf("ApplyClosedLoop: %+v", c)
+	c, err = NewPlan(Config{ClosedLoop: true})
+	if err != nil || c.Mode != ModeClosedLoop || c.Load != "" || !c.ValueSize.IsZero() || c.Clients != 0 {
+		t.Errorf("the closed loop: %+v, %v", c, err)
 	}
 }
 
@@ -45,16 +48,16 @@ func TestLoadsAreEtcdctls(t *testing.T) {
 func TestFindLimitValidation(t *testing.T) {
 	c := DefaultConfig()
 	c.Dir, c.FindLimit = t.TempDir(), true
-	if err := c.Validate(); err != nil {
+	if _, err := NewPlan(c); err != nil {
 		t.Errorf("--find-limit at the default load: %v", err)
 	}
-	c.ApplyClosedLoop()
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "not --rate max") {
+	c.ClosedLoop = true
+	if _, err := NewPlan(c); err == nil || !strings.Contains(err.Error(), "not --rate max") {
 		t.Errorf("--find-limit in the closed loop: %v", err)
 	}
 	c = DefaultConfig()
 	c.Workload = WorkloadFio
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "no rate") {
+	if _, err := NewPlan(c); err == nil || !strings.Contains(err.Error(), "no --rate") {
 		t.Errorf("fio with a rate: %v", err)
 	}
 }
@@ -86,7 +89,7 @@ func TestRateStep(t *testing.T) {
 func TestClientsBoundInFlight(t *testing.T) {
 	count := func(clients int) int64 {
 		cfg := testConfig(t)
-		cfg.Ops, cfg.Duration, cfg.Rate, cfg.Clients = 0, 1500*time.Millisecond, 400, clients
+		cfg.Ops, cfg.Duration, cfg.Rate, cfg.Clients = 0, 1500*time.Millisecond, 400, Given(clients)
 		cfg.FS = errorfs.Wrap(vfs.Default, errorfs.OnKind(errorfs.Latency(20*time.Millisecond), vfs.OpFdatasync))
 		res, err := Run(context.Background(), cfg)
 		if err != nil {

@@ -11,26 +11,6 @@ import (
 	"github.com/etcdisk/etcdisk/wal/vfs"
 )
 
-// resolveNeighbors parses --neighbor specs and expands --scenario.
-func resolveNeighbors(cfg Config) ([]neighbor.Spec, error) {
-	var specs []neighbor.Spec
-	if cfg.Scenario != "" {
-		sc, err := neighbor.ScenarioByName(cfg.Scenario)
-		if err != nil {
-			return nil, err
-		}
-		specs = append(specs, sc.Specs...)
-	}
-	for _, s := range cfg.Neighbors {
-		spec, err := neighbor.Parse(s)
-		if err != nil {
-			return nil, err
-		}
-		specs = append(specs, spec)
-	}
-	return specs, nil
-}
-
 // neighborSet runs the noisy neighbours of a run, each with its own
 // latency metric, next to the etcd workload.
 type neighborSet struct {
@@ -64,7 +44,7 @@ func declareNeighbors(specs []neighbor.Spec, rec *recorder) *neighborSet {
 // directory, where it writes in a marked folder of its own, or a device).
 // On error the ones already started are stopped. It returns warnings about
 // folders that earlier runs left in those directories.
-func (s *neighborSet) start(ctx context.Context, fs vfs.FS, dir string, cfg Config) ([]string, error) {
+func (s *neighborSet) start(ctx context.Context, fs vfs.FS, dir string, cfg Plan) ([]string, error) {
 	s.dirs.version = cfg.Version
 	if len(s.specs) > 0 {
 		s.started = time.Now()

@@ -52,7 +52,7 @@ func TestProposalsPendingAtStopCounted(t *testing.T) {
 			cfg.Ops = 0
 			cfg.Duration = time.Second
 			cfg.Rate = 200
-			cfg.GRPC = tc.grpc
+			cfg.GRPC = Given(tc.grpc)
 			cfg.FS = errorfs.Wrap(vfs.Default, stallAt(t, 20, tc.stall))
 			res, err := Run(context.Background(), cfg)
 			if hung := tc.stall > cfg.Duration+hangGrace; (err != nil) != hung || res == nil {

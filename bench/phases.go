@@ -11,19 +11,17 @@ import (
 )
 
 // runCompareSolo runs the workload alone, then with its neighbours, each
-// for cfg.Duration (after its own warm-up). The result is the loaded phase
+// for p.Duration (after its own warm-up). The result is the loaded phase
 // with the solo phase in Result.Solo, so a reader sees how much the
 // neighbours cost.
-func runCompareSolo(ctx context.Context, cfg Config) (*report.Result, error) {
-	solo := cfg
-	solo.Neighbors, solo.Scenario = nil, ""
-	fmt.Fprintf(logOf(cfg), "etcdisk: solo phase (%s without neighbours)\n", cfg.Duration)
-	sres, err := runOnce(ctx, solo)
+func runCompareSolo(ctx context.Context, p Plan) (*report.Result, error) {
+	fmt.Fprintf(logOf(p), "etcdisk: solo phase (%s without neighbours)\n", p.Duration)
+	sres, err := runOnce(ctx, p.WithoutNeighbors())
 	if err != nil {
 		return sres, fmt.Errorf("solo phase: %w", err)
 	}
-	fmt.Fprintf(logOf(cfg), "etcdisk: loaded phase (%s with %d neighbour(s))\n", cfg.Duration, len(mustNeighbors(cfg)))
-	lres, err := runOnce(ctx, cfg)
+	fmt.Fprintf(logOf(p), "etcdisk: loaded phase (%s with %d neighbour(s))\n", p.Duration, len(p.Neighbors))
+	lres, err := runOnce(ctx, p)
 	if lres != nil {
 		lres.Solo = &report.Phase{
 			DurationNs: sres.DurationNs,
@@ -34,11 +32,6 @@ func runCompareSolo(ctx context.Context, cfg Config) (*report.Result, error) {
 		}
 	}
 	return lres, err
-}
-
-func mustNeighbors(cfg Config) []neighbor.Spec {
-	s, _ := resolveNeighbors(cfg)
-	return s
 }
 
 // Limit search bounds.
@@ -53,97 +46,103 @@ const (
 	limitSaturation = 0.8
 )
 
+// neighborSearch is the state of runFindLimit: the plan with its one
+// neighbour, the steps so far and the results worth reporting.
+type neighborSearch struct {
+	p    Plan
+	base neighbor.Spec
+	iops bool
+	ls   *report.LimitSearch
+	best *report.Result // the result of the highest passing step
+	last *report.Result
+}
+
+// step runs the neighbour at rate and says whether the WAL fdatasync p99
+// stayed under its target, and what rate the neighbour achieved.
+func (s *neighborSearch) step(ctx context.Context, rate float64) (bool, float64, error) {
+	spec := s.base
+	if s.iops {
+		spec.IOPS = rate
+	} else {
+		spec.Rate = int64(rate)
+	}
+	fmt.Fprintf(logOf(s.p), "etcdisk: find-limit step %d: %s\n", len(s.ls.Steps)+1, spec)
+	res, err := runOnce(ctx, s.p.WithNeighbor(spec))
+	if res == nil {
+		s.ls.Steps = append(s.ls.Steps, report.LimitStep{Rate: rate, Outcome: report.VerdictError})
+		return false, 0, err
+	}
+	s.last = res
+	st := report.LimitStep{Rate: rate, Outcome: report.VerdictInconclusive}
+	if m := res.Metrics[report.MetricWALFdatasync]; m != nil {
+		st.P99Ns = m.P99Ns
+	}
+	for _, ch := range res.Checks {
+		if ch.Metric == report.MetricWALFdatasync && ch.Kind == "" {
+			st.Outcome = ch.Outcome
+		}
+	}
+	if len(res.Neighbors) == 1 && res.DurationNs > 0 {
+		nb := res.Neighbors[0]
+		st.Achieved = nb.MBps * 1e6
+		if s.iops {
+			st.Achieved = nb.IOPS
+		}
+	}
+	s.ls.Steps = append(s.ls.Steps, st)
+	pass := st.Outcome == report.VerdictPass
+	if pass {
+		s.best = res
+	}
+	return pass, st.Achieved, err
+}
+
 // runFindLimit steps the one neighbour's rate up to find the highest rate
 // at which the WAL fdatasync p99 stays under its target. The search doubles
 // the rate from 4 MiB/s (or 50 IOPS when the spec limits IOPS) until a step
 // does not pass (FAIL or INCONCLUSIVE both count as not under the target),
 // then bisects the last passing and the first failing rate three times.
-// Every step is a full run of cfg.Duration after cfg.Warmup. The search
-// stops early when the neighbour cannot reach the rate asked (the disk's
-// maximum) while the WAL still passes.
-func runFindLimit(ctx context.Context, cfg Config) (*report.Result, error) {
-	specs := mustNeighbors(cfg)
-	if len(specs) != 1 {
-		return nil, fmt.Errorf("--find-limit needs exactly one neighbour, got %d", len(specs))
+// Every step is a full run of p.Duration after p.Warmup. The search stops
+// early when the neighbour cannot reach the rate asked (the disk's maximum)
+// while the WAL still passes.
+func runFindLimit(ctx context.Context, p Plan) (*report.Result, error) {
+	if len(p.Neighbors) != 1 {
+		return nil, fmt.Errorf("--find-limit needs exactly one neighbour, got %d", len(p.Neighbors))
 	}
-	base := specs[0]
-	iops := base.IOPS > 0
-	ls := &report.LimitSearch{Unit: "bytes/s", Metric: report.MetricWALFdatasync}
+	s := &neighborSearch{p: p, base: p.Neighbors[0], iops: p.Neighbors[0].IOPS > 0}
+	s.ls = &report.LimitSearch{Unit: "bytes/s", Metric: report.MetricWALFdatasync}
 	start, maxRate := float64(limitStartBytes), float64(limitMaxBytes)
-	if iops {
-		ls.Unit = "iops"
+	if s.iops {
+		s.ls.Unit = "iops"
 		start, maxRate = limitStartIOPS, limitMaxIOPS
 	}
-	unlimited := base
+	unlimited := s.base
 	unlimited.Rate, unlimited.IOPS = 0, 0
-	ls.Spec = unlimited.String()
-
-	var best *report.Result // the result of the highest passing step
-	var last *report.Result
-	step := func(rate float64) (bool, error) {
-		spec := base
-		if iops {
-			spec.IOPS = rate
-		} else {
-			spec.Rate = int64(rate)
-		}
-		c := cfg
-		c.Scenario, c.Neighbors = "", []string{spec.String()}
-		fmt.Fprintf(logOf(cfg), "etcdisk: find-limit step %d: %s\n", len(ls.Steps)+1, spec)
-		res, err := runOnce(ctx, c)
-		if res == nil {
-			ls.Steps = append(ls.Steps, report.LimitStep{Rate: rate, Outcome: report.VerdictError})
-			return false, err
-		}
-		last = res
-		st := report.LimitStep{Rate: rate, Outcome: report.VerdictInconclusive}
-		if m := res.Metrics[report.MetricWALFdatasync]; m != nil {
-			st.P99Ns = m.P99Ns
-		}
-		for _, ch := range res.Checks {
-			if ch.Metric == report.MetricWALFdatasync && ch.Kind == "" {
-				st.Outcome = ch.Outcome
-			}
-		}
-		if len(res.Neighbors) == 1 && res.DurationNs > 0 {
-			nb := res.Neighbors[0]
-			st.Achieved = nb.MBps * 1e6
-			if iops {
-				st.Achieved = nb.IOPS
-			}
-		}
-		ls.Steps = append(ls.Steps, st)
-		pass := st.Outcome == report.VerdictPass
-		if pass {
-			best = res
-		}
-		return pass, err
-	}
+	s.ls.Spec = unlimited.String()
 
 	var err error
-	ls.Limit, ls.Failing, ls.Saturated, err = searchLimit(start, maxRate, iops, func(rate float64) (bool, float64, error) {
-		pass, err := step(rate)
-		return pass, ls.Steps[len(ls.Steps)-1].Achieved, err
+	s.ls.Limit, s.ls.Failing, s.ls.Saturated, err = searchLimit(start, maxRate, s.iops, func(rate float64) (bool, float64, error) {
+		return s.step(ctx, rate)
 	})
-
-	res := best
+	res := s.best
 	if res == nil {
-		res = last
+		res = s.last
 	}
 	if res == nil {
 		return nil, err
 	}
+	ls := s.ls
 	res.Limit = ls
 	if err == nil || errors.Is(err, ErrInterrupted) {
 		switch {
 		case ls.Limit > 0:
 			res.Verdict = report.VerdictPass
 			res.Reason = fmt.Sprintf("highest neighbour rate with %s p99 under %s: %s", report.MetricWALFdatasync,
-				report.FormatDuration(cfg.P99Target), report.FormatLimitRate(ls.Limit, ls.Unit))
+				report.FormatDuration(p.P99Target), report.FormatLimitRate(ls.Limit, ls.Unit))
 		default:
 			res.Verdict = report.VerdictFail
 			res.Reason = fmt.Sprintf("even %s of the neighbour pushes %s p99 past %s", report.FormatLimitRate(start, ls.Unit),
-				report.MetricWALFdatasync, report.FormatDuration(cfg.P99Target))
+				report.MetricWALFdatasync, report.FormatDuration(p.P99Target))
 		}
 	}
 	return res, err

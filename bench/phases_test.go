@@ -63,7 +63,7 @@ func TestCompareSolo(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Ops = 0
 	cfg.Duration = time.Second
-	cfg.Neighbors = []string{"fsync,bs=4KiB"}
+	cfg.Neighbors = mustSpecs(t, "fsync,bs=4KiB")
 	cfg.CompareSolo = true
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -85,7 +85,7 @@ func TestFindLimitRuns(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Ops = 0
 	cfg.Duration = 400 * time.Millisecond
-	cfg.Neighbors = []string{"seqwrite,bs=64KiB,size=16MiB,iops=10"}
+	cfg.Neighbors = mustSpecs(t, "seqwrite,bs=64KiB,size=16MiB,iops=10")
 	// A target no fdatasync can meet: the first step fails, the search
 	// stops there and the result says so.
 	cfg.P99Target = time.Nanosecond

@@ -11,7 +11,11 @@ import (
 	"github.com/etcdisk/etcdisk/internal/units"
 )
 
-// Request shapes: what one proposal's raft entry carries.
+// Request is the shape of a proposal: what its raft entry carries.
+type Request string
+
+// Request shapes. The constants are untyped so that they also compare with
+// the report's JSON strings.
 const (
 	// RequestPut is a plain Put, as etcdctl put and `etcdctl check perf`
 	// send (and etcdisk calibrate).
@@ -46,8 +50,20 @@ var kubernetesMix = []mixed{
 	{1, 128 << 10, "large config maps, CRDs"},
 }
 
-// String renders the distribution as parsed.
+// String renders the distribution as it was given, for the report.
 func (v ValueDist) String() string { return v.spec }
+
+// IsZero reports whether v is no distribution: the zero ValueDist.
+func (v ValueDist) IsZero() bool { return v.spec == "" }
+
+// mustValueSize parses a built-in distribution; a test covers every one.
+func mustValueSize(s string) ValueDist {
+	v, err := ParseValueSize(s)
+	if err != nil {
+		panic("bench: bad built-in value size: " + err.Error())
+	}
+	return v
+}
 
 // KubernetesMixHelp lists the kubernetes mix, one share per line, for --help.
 func KubernetesMixHelp() string {
@@ -121,7 +137,7 @@ func (v ValueDist) sample(rng *rand.Rand) int {
 // RequestSize is the exact size of the marshalled InternalRaftRequest that
 // etcd puts in a raft entry's Data for one request of the given shape, key
 // and value size. It marshals etcd's own types (off the measured path).
-func RequestSize(shape string, keySize, valueSize int) int {
+func RequestSize(shape Request, keySize, valueSize int) int {
 	key, val := make([]byte, keySize), make([]byte, valueSize)
 	// Request IDs are 64-bit (member ID bits + a counter): 9-10 byte varints.
 	hdr := &pb.RequestHeader{ID: 0x7a5e9b3c1d2f4e6a}
@@ -161,7 +177,7 @@ func registryKey(key []byte, i int) {
 
 // proposalSizes pre-draws n proposals' (entry data size, value size): the
 // hot path cycles through them and never allocates.
-func proposalSizes(dist ValueDist, shape string, keySize, n int, seed int64) (data, values []int) {
+func proposalSizes(dist ValueDist, shape Request, keySize, n int, seed int64) (data, values []int) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x51a7e))
 	cache := map[int]int{}
 	data, values = make([]int, n), make([]int, n)

@@ -11,7 +11,7 @@ import (
 
 // Proposal-rate search bounds.
 const (
-	rateMax = 1e6 // Validate's ceiling
+	rateMax = 1e6 // the highest rate NewPlan accepts
 	// OutcomeNotSustained marks a step whose verdict passed while its
 	// proposals arrived at under report.SustainedShare of the rate asked:
 	// the request path could not carry the rate.
@@ -27,12 +27,11 @@ const (
 // full run of cfg.Duration after cfg.Warmup. A step passes when its verdict
 // is PASS and the proposals achieved at least report.SustainedShare of the
 // rate asked; an INCONCLUSIVE step is run once more.
-func runRateLimit(ctx context.Context, cfg Config) (*report.Result, error) {
+func runRateLimit(ctx context.Context, cfg Plan) (*report.Result, error) {
 	ls := &report.LimitSearch{Unit: report.UnitPutsPerSecond, Metric: report.MetricWALFdatasync, Spec: loadSpec(cfg)}
 	var best, last *report.Result
 	probe := func(rate float64) (bool, float64, error) {
-		c := cfg
-		c.Rate = rate
+		c := cfg.WithRate(rate)
 		// NB: an INCONCLUSIVE step lacked evidence either way (a burst
 		// widens the interval); it runs once more before it counts as
 		// not passing, so one burst does not end the doubling.
@@ -109,7 +108,7 @@ func judgedTargets(res *report.Result) map[string]int64 {
 }
 
 // loadSpec describes what a proposal-rate search sends, without the rate.
-func loadSpec(cfg Config) string {
+func loadSpec(cfg Plan) string {
 	var parts []string
 	if cfg.Load != "" {
 		parts = append(parts, "load "+cfg.Load)
@@ -117,10 +116,10 @@ func loadSpec(cfg Config) string {
 	if cfg.Clients > 0 {
 		parts = append(parts, fmt.Sprintf("%d clients", cfg.Clients))
 	}
-	if cfg.ValueSize != "" {
+	if !cfg.ValueSize.IsZero() {
 		parts = append(parts, fmt.Sprintf("values %s, keys %d B, %s", cfg.ValueSize, cfg.KeySize, cfg.Request))
 	}
-	if !cfg.frontEnd() {
+	if cfg.Mode != ModeRequestPath {
 		parts = append(parts, "straight into the WAL loop")
 	}
 	return strings.Join(parts, ", ")

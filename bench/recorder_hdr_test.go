@@ -49,7 +49,7 @@ func TestRecorderOverflow(t *testing.T) {
 // warm-up's Saves and the WAL's set-up records are not in them.
 func TestBytesWrittenMeasuredOnly(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Warmup = 300 * time.Millisecond
+	cfg.Warmup = Given(300 * time.Millisecond)
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -42,29 +42,36 @@ const hungCleanupGrace = 300 * time.Millisecond
 // RunDirPrefix starts the name of the folder Run creates in Config.Dir.
 const RunDirPrefix = runfolder.Prefix
 
-// Run measures cfg.Dir with cfg.Workload and returns the judged result.
+// Run measures cfg.Dir with cfg.Workload and returns the judged result:
+// RunPlan of NewPlan(cfg).
+func Run(ctx context.Context, cfg Config) (*report.Result, error) {
+	p, err := NewPlan(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return RunPlan(ctx, p)
+}
+
+// RunPlan runs p (with its phases) and returns the judged result.
 //
-// It creates one folder of its own in cfg.Dir and removes it before
-// returning, also on errors and when ctx is cancelled (unless cfg.Keep).
+// It creates one folder of its own in p.Dir and removes it before
+// returning, also on errors and when ctx is cancelled (unless p.Keep).
 // On an I/O error it returns the partial result (verdict "error") and the
 // error; when ctx is cancelled it returns the partial result, marked
 // interrupted, and ErrInterrupted. Any other error comes with a nil result.
-func Run(ctx context.Context, cfg Config) (*report.Result, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
+func RunPlan(ctx context.Context, p Plan) (*report.Result, error) {
 	switch {
-	case cfg.FindLimit && len(mustNeighbors(cfg)) == 0:
-		return runRateLimit(ctx, cfg)
-	case cfg.FindLimit:
-		return runFindLimit(ctx, cfg)
-	case cfg.CompareSolo:
-		return runCompareSolo(ctx, cfg)
+	case p.FindLimit && len(p.Neighbors) == 0:
+		return runRateLimit(ctx, p)
+	case p.FindLimit:
+		return runFindLimit(ctx, p)
+	case p.CompareSolo:
+		return runCompareSolo(ctx, p)
 	}
-	return runOnce(ctx, cfg)
+	return runOnce(ctx, p)
 }
 
-func logOf(cfg Config) io.Writer {
+func logOf(cfg Plan) io.Writer {
 	if cfg.Log == nil {
 		return io.Discard
 	}
@@ -72,7 +79,7 @@ func logOf(cfg Config) io.Writer {
 }
 
 // runOnce is one run: set up, warm up, measure, clean up.
-func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
+func runOnce(ctx context.Context, cfg Plan) (res *report.Result, err error) {
 	log := logOf(cfg)
 	fsys := cfg.FS
 	if fsys == nil {
@@ -111,7 +118,6 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	var wl workload
 	switch cfg.Workload {
 	case WorkloadFio:
-		cfg.Backend = false // fio's recipe has no backend
 		wl, err = newFioLoad(cfg, fsys, runDir, rec)
 	default:
 		wl, err = newWALLoad(cfg, fsys, runDir, rec)
@@ -141,7 +147,7 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 			}
 		}()
 	}
-	specs, _ := resolveNeighbors(cfg) // validated
+	specs := cfg.Neighbors
 	nset := declareNeighbors(specs, rec)
 	nset.check = func(dev string) error { return checkDevice(dev, cfg.DestroyData, log) }
 	if w := nset.workers(); w > 0 {
@@ -205,7 +211,7 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 	}
 
 	res.Schema = report.Schema
-	res.Workload = cfg.Workload
+	res.Workload = string(cfg.Workload)
 	res.Config = echoConfig(cfg)
 	if cfg.Workload == WorkloadWAL && cfg.EntrySize == 0 {
 		res.Config.EntrySize = DefaultEntrySize()
@@ -237,7 +243,7 @@ func runOnce(ctx context.Context, cfg Config) (res *report.Result, err error) {
 }
 
 // drive runs the workload through warm-up and the measured phase.
-func drive(ctx context.Context, cfg Config, rec *recorder, wl workload, nset *neighborSet, log io.Writer) (*report.Result, error) {
+func drive(ctx context.Context, cfg Plan, rec *recorder, wl workload, nset *neighborSet, log io.Writer) (*report.Result, error) {
 	res := &report.Result{StartTime: time.Now().UTC()}
 	driveStart := time.Now()
 	var stop atomic.Bool
@@ -380,7 +386,7 @@ func bounded(d time.Duration, f func() error) (err error, finished bool) {
 
 // checkDir refuses targets whose results would be meaningless or that
 // cannot hold the run, each with one clear line.
-func checkDir(cfg Config) error {
+func checkDir(cfg Plan) error {
 	st, err := os.Stat(cfg.Dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -426,7 +432,7 @@ func unwrapPath(err error) error {
 
 // requiredSpace: the WAL keeps the live segment, the pipeline's next one and
 // the ones not purged yet; fio's recipe needs its 22 MiB file.
-func requiredSpace(cfg Config) uint64 {
+func requiredSpace(cfg Plan) uint64 {
 	if cfg.Workload == WorkloadFio {
 		return FioFileSize + 16<<20
 	}
@@ -446,39 +452,46 @@ func humanBytes(n uint64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-func echoConfig(c Config) report.Config {
-	dir, _ := filepath.Abs(c.Dir)
-	return report.Config{
+// echoConfig is the plan as the report records it: the specs as their
+// String(), the mode as decided.
+func echoConfig(p Plan) report.Config {
+	dir, _ := filepath.Abs(p.Dir)
+	c := report.Config{
 		Dir:                dir,
-		Device:             c.Device,
-		Workload:           c.Workload,
-		DurationNs:         int64(c.Duration),
-		Ops:                c.Ops,
-		Rate:               c.Rate,
-		Mode:               c.mode(),
-		Load:               c.Load,
-		Clients:            c.Clients,
-		EntrySize:          c.EntrySize,
-		ValueSize:          c.ValueSize,
-		KeySize:            c.KeySize,
-		Request:            c.Request,
-		Batch:              c.Batch,
-		Backend:            c.Backend,
-		GRPC:               c.frontEnd(),
-		Direct:             c.Direct,
-		SegmentSize:        c.SegmentSize,
-		Neighbors:          c.Neighbors,
-		Scenario:           c.Scenario,
-		EtcdMetrics:        livesafe.Redact(c.EtcdMetrics),
-		P99TargetNs:        int64(c.P99Target),
-		BackendP99TargetNs: int64(c.BackendP99Target),
-		WarmupNs:           int64(c.Warmup),
+		Device:             p.Device,
+		Workload:           string(p.Workload),
+		DurationNs:         int64(p.Duration),
+		Ops:                p.Ops,
+		Rate:               p.Rate,
+		Mode:               string(p.Mode),
+		Load:               p.Load,
+		Clients:            p.Clients,
+		EntrySize:          p.EntrySize,
+		ValueSize:          p.ValueSize.String(),
+		KeySize:            p.KeySize,
+		Request:            string(p.Request),
+		Batch:              p.Batch,
+		Backend:            p.Backend,
+		GRPC:               p.Mode == ModeRequestPath,
+		Direct:             p.Direct,
+		SegmentSize:        p.SegmentSize,
+		EtcdMetrics:        livesafe.Redact(p.EtcdMetrics),
+		P99TargetNs:        int64(p.P99Target),
+		BackendP99TargetNs: int64(p.BackendP99Target),
+		WarmupNs:           int64(p.Warmup),
 	}
+	for _, sp := range p.askedNeighbors() {
+		c.Neighbors = append(c.Neighbors, sp.String())
+	}
+	if p.Scenario != nil {
+		c.Scenario = p.Scenario.Name
+	}
+	return c
 }
 
 // openDevice checks a raw device with the data guard and opens it. The
 // guard's refusal is one line that says what was found.
-func openDevice(cfg Config, log io.Writer) (*blockdev.Device, error) {
+func openDevice(cfg Plan, log io.Writer) (*blockdev.Device, error) {
 	if err := checkDevice(cfg.Device, cfg.DestroyData, log); err != nil {
 		return nil, err
 	}
@@ -502,7 +515,7 @@ func checkDevice(dev string, destroyData []string, log io.Writer) error {
 }
 
 // startLiveSafe watches a live member's metrics (live-safe mode).
-func startLiveSafe(ctx context.Context, cfg Config, rec *recorder, log io.Writer) (*livesafe.Watcher, error) {
+func startLiveSafe(ctx context.Context, cfg Plan, rec *recorder, log io.Writer) (*livesafe.Watcher, error) {
 	return livesafe.Watch(ctx, livesafe.Config{
 		URL:       cfg.EtcdMetrics,
 		Threshold: cfg.P99Target,

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcdisk/etcdisk/bench/neighbor"
 	"github.com/etcdisk/etcdisk/bench/sysinfo"
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal/vfs"
@@ -26,15 +27,13 @@ import (
 // testConfig is a short closed-loop run without the backend: the tests
 // that want the open loop set a Rate (or a load).
 func testConfig(t *testing.T) Config {
-	cfg := DefaultConfig()
-	cfg.ApplyClosedLoop()
-	cfg.Dir = t.TempDir()
-	cfg.Duration = 0
-	cfg.Ops = 300
-	cfg.Warmup = 0
-	cfg.SegmentSize = 256 << 10
-	cfg.Backend = false
-	return cfg
+	return Config{
+		Dir:         t.TempDir(),
+		Ops:         300,
+		Warmup:      Given(time.Duration(0)),
+		SegmentSize: 256 << 10,
+		Backend:     Given(false),
+	}
 }
 
 func assertClean(t *testing.T, dir string) {
@@ -96,7 +95,7 @@ func TestRunOpenLoopBatches(t *testing.T) {
 	cfg.Ops = 0
 	cfg.Duration = 2 * time.Second
 	cfg.Rate = 200
-	cfg.GRPC = false // the batcher itself (the front end has its own test)
+	cfg.GRPC = Given(false) // the batcher itself (the front end has its own test)
 	// Every fdatasync takes 20 ms: at 200/s, ~4 proposals arrive during
 	// each, and raft-like batching puts them into the next Save.
 	cfg.FS = errorfs.Wrap(vfs.Default, errorfs.OnKind(errorfs.Latency(20*time.Millisecond), vfs.OpFdatasync))
@@ -237,7 +236,7 @@ func TestWarmupExcluded(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Ops = 0
 	cfg.Duration = 300 * time.Millisecond
-	cfg.Warmup = 500 * time.Millisecond
+	cfg.Warmup = Given(500 * time.Millisecond)
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -304,11 +303,11 @@ func TestRunFio(t *testing.T) {
 
 func TestRunBackend(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Backend = true
+	cfg.Backend = Given(true)
 	cfg.Ops = 0
 	cfg.Duration = 1500 * time.Millisecond
 	cfg.Rate = 200
-	cfg.ValueSize = "1KiB"
+	cfg.ValueSize = mustValueSize("1KiB")
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -332,7 +331,7 @@ func TestRunBackend(t *testing.T) {
 
 func TestRunValueSizeModel(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.ValueSize = "1KiB"
+	cfg.ValueSize = mustValueSize("1KiB")
 	cfg.Request = RequestPut
 	cfg.Ops = 100
 	cfg.SegmentSize = 64 << 20
@@ -352,7 +351,7 @@ func TestRunWithNeighbors(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Ops = 0
 	cfg.Duration = 3 * time.Second
-	cfg.Neighbors = []string{"seqwrite,bs=64KiB,rate=8MiB,size=32MiB,on=1s,off=1s"}
+	cfg.Neighbors = mustSpecs(t, "seqwrite,bs=64KiB,rate=8MiB,size=32MiB,on=1s,off=1s")
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -390,18 +389,32 @@ func TestRunWithNeighbors(t *testing.T) {
 	assertClean(t, cfg.Dir)
 }
 
+// TestBadNeighborSpecIsAConfigError: a spec built by hand that cannot work
+// is refused before anything is written, naming the neighbour and why
+// (spec strings are refused where they are parsed: cmd's flags).
 func TestBadNeighborSpecIsAConfigError(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Neighbors = []string{"seqwrite,frobs=3"}
-	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "frobs") {
-		t.Fatalf("err %v, want one naming the bad key", err)
-	}
-	cfg.Neighbors = nil
-	cfg.Scenario = "tuesday"
-	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "tuesday") {
-		t.Fatalf("err %v, want one naming the unknown scenario", err)
+	bad := neighbor.Default(neighbor.SeqWrite)
+	bad.NumJobs = 0
+	cfg.Neighbors = append(mustSpecs(t, "fsync"), bad)
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "neighbour 2") || !strings.Contains(err.Error(), "numjobs=0") {
+		t.Fatalf("err %v, want one naming neighbour 2 and its numjobs", err)
 	}
 	assertClean(t, cfg.Dir)
+}
+
+// mustSpecs parses neighbour specs as --neighbor does.
+func mustSpecs(t *testing.T, specs ...string) []neighbor.Spec {
+	t.Helper()
+	var out []neighbor.Spec
+	for _, s := range specs {
+		sp, err := neighbor.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, sp)
+	}
+	return out
 }
 
 // slowMember serves etcd metrics whose WAL fsyncs all take ~4 s: a live

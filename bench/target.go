@@ -33,7 +33,7 @@ type runTarget struct {
 }
 
 // openTarget checks and prepares the run's target.
-func openTarget(cfg Config, fsys vfs.FS, log io.Writer) (*runTarget, error) {
+func openTarget(cfg Plan, fsys vfs.FS, log io.Writer) (*runTarget, error) {
 	if cfg.Device != "" {
 		return openDeviceTarget(cfg, log)
 	}
@@ -63,7 +63,7 @@ func openTarget(cfg Config, fsys vfs.FS, log io.Writer) (*runTarget, error) {
 // openDeviceTarget opens the raw device. Its files live in the device's own
 // namespace; what a run leaves is its WAL frames, and those in the guarded
 // windows are zeroed so the next run does not refuse the device.
-func openDeviceTarget(cfg Config, log io.Writer) (*runTarget, error) {
+func openDeviceTarget(cfg Plan, log io.Writer) (*runTarget, error) {
 	dev, err := openDevice(cfg, log)
 	if err != nil {
 		return nil, err

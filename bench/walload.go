@@ -56,7 +56,7 @@ func (o *walObserver) Done(op wal.Op, d time.Duration, _ error) {
 
 // walLoad drives package wal as etcd's raft loop does: one Save per Ready.
 type walLoad struct {
-	cfg      Config
+	cfg      Plan
 	rec      *recorder
 	w        *wal.WAL
 	proposal *series           // nil in a closed loop
@@ -99,7 +99,7 @@ type applyJob struct{ first, n int }
 // proposalTable is how many proposals' sizes are drawn in advance.
 const proposalTable = 4096
 
-func newWALLoad(cfg Config, fs vfs.FS, runDir string, rec *recorder) (*walLoad, error) {
+func newWALLoad(cfg Plan, fs vfs.FS, runDir string, rec *recorder) (*walLoad, error) {
 	obs := &walObserver{
 		fdatasync: rec.metric(report.MetricWALFdatasync, true),
 		write:     rec.metric(report.MetricWALWrite, false),
@@ -114,9 +114,8 @@ func newWALLoad(cfg Config, fs vfs.FS, runDir string, rec *recorder) (*walLoad, 
 	if size == 0 {
 		size = DefaultEntrySize()
 	}
-	if cfg.ValueSize != "" {
-		dist, _ := ParseValueSize(cfg.ValueSize) // validated
-		l.dataSizes, l.valueSizes = proposalSizes(dist, cfg.Request, cfg.KeySize, proposalTable, cfg.Seed)
+	if !cfg.ValueSize.IsZero() {
+		l.dataSizes, l.valueSizes = proposalSizes(cfg.ValueSize, cfg.Request, cfg.KeySize, proposalTable, cfg.Seed)
 		for _, d := range l.dataSizes {
 			size = max(size, d)
 		}
@@ -153,7 +152,7 @@ func newWALLoad(cfg Config, fs vfs.FS, runDir string, rec *recorder) (*walLoad, 
 			return nil, err
 		}
 	}
-	if cfg.frontEnd() {
+	if cfg.Mode == ModeRequestPath {
 		if l.fe, err = newFrontend(l); err != nil {
 			l.close()
 			return nil, err
@@ -188,7 +187,7 @@ func (l *walLoad) openBackend(fs vfs.FS, runDir string) error {
 		return err
 	}
 	l.be = be
-	if l.cfg.frontEnd() {
+	if l.cfg.Mode == ModeRequestPath {
 		return nil // raft's apply loop applies (raftloop.go)
 	}
 	l.applyc = make(chan applyJob, 1024)
@@ -431,7 +430,7 @@ func (l *walLoad) counts() counts {
 	return c
 }
 
-func purgeInterval(cfg Config) time.Duration {
+func purgeInterval(cfg Plan) time.Duration {
 	if cfg.Device != "" {
 		return time.Second
 	}

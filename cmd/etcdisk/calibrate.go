@@ -87,17 +87,8 @@ func cmdCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !(tolerance > 1) || math.IsInf(tolerance, 0) {
 		return usageError(stderr, "calibrate", "--tolerance must be a number over 1 (e.g. 1.33 for the band 0.75-1.33)")
 	}
-	model := bench.DefaultConfig()
-	// NB: no named load: calibrate's etcd client is one connection with up
-	// to 4096 puts in flight, and so is the model's unnamed one.
-	model.Load, model.Clients = "", 0
-	model.Version = etcdiskVersion()
-	model.Dir, model.Rate, model.Duration, model.Warmup = cfg.Dir, cfg.Rate, cfg.Duration, cfg.Warmup
-	model.ValueSize = fmt.Sprint(cfg.ValueSize)
-	model.Request = bench.RequestPut
-	model.KeySize = 32 // calibrate's keys: /registry/pods/default/pod-NNNNN
-	model.Log = stderr
-	if err := model.Validate(); err != nil {
+	model, err := modelPlan(cfg, stderr)
+	if err != nil {
 		return usageError(stderr, "calibrate", err.Error())
 	}
 	if st, err := os.Stat(cfg.Dir); err != nil || !st.IsDir() {
@@ -111,7 +102,7 @@ func cmdCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return exitError
 	}
 	fmt.Fprintf(stderr, "etcdisk: etcdisk's model at the same load\n")
-	res, err := bench.Run(ctx, model)
+	res, err := bench.RunPlan(ctx, model)
 	if err != nil {
 		fmt.Fprintf(stderr, "etcdisk calibrate: model: %v\n", err)
 		return exitError
@@ -139,6 +130,23 @@ func cmdCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	writeCalibrationText(stdout, c)
 	return code
+}
+
+// modelPlan is etcdisk's model of what calibrate sends the real etcd: the
+// same rate, puts of the same values, over the request path. It has no
+// named load: calibrate's etcd client is one connection with up to 4096
+// puts in flight, and so is the model's unnamed one.
+func modelPlan(cfg calibrate.Config, log io.Writer) (bench.Plan, error) {
+	values, err := bench.ParseValueSize(fmt.Sprint(cfg.ValueSize))
+	if err != nil {
+		return bench.Plan{}, err
+	}
+	return bench.NewPlan(bench.Config{
+		Dir: cfg.Dir, Rate: cfg.Rate, Duration: cfg.Duration, Warmup: bench.Given(cfg.Warmup),
+		ValueSize: values, Request: bench.RequestPut,
+		KeySize: 32, // calibrate's keys: /registry/pods/default/pod-NNNNN
+		Log:     log, Version: etcdiskVersion(),
+	})
 }
 
 func writeCalibration(dir string, c calibration) error {

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/etcdisk/etcdisk/bench"
+	"github.com/etcdisk/etcdisk/bench/neighbor"
 	"github.com/etcdisk/etcdisk/bench/pace"
 	"github.com/etcdisk/etcdisk/internal/units"
 )
@@ -177,4 +179,92 @@ func (v arrivalsValue) Set(s string) error {
 		*v.p = a
 	}
 	return err
+}
+
+// neighborsValue is --neighbor: each occurrence is one neighbour spec,
+// parsed (and so checked) where it is given.
+type neighborsValue struct{ p *[]neighbor.Spec }
+
+func (v neighborsValue) String() string {
+	if v.p == nil || len(*v.p) == 0 {
+		return ""
+	}
+	var s []string
+	for _, sp := range *v.p {
+		s = append(s, sp.String())
+	}
+	return "[" + strings.Join(s, ",") + "]"
+}
+
+// Type is what --help shows, as for any repeatable flag.
+func (v neighborsValue) Type() string { return "stringArray" }
+func (v neighborsValue) Set(s string) error {
+	sp, err := neighbor.Parse(s)
+	if err == nil {
+		*v.p = append(*v.p, sp)
+	}
+	return err
+}
+
+// scenarioValue is --scenario: a neighbour preset by name.
+type scenarioValue struct{ p **neighbor.Scenario }
+
+func (v scenarioValue) String() string {
+	if v.p == nil || *v.p == nil {
+		return ""
+	}
+	return (*v.p).Name
+}
+func (v scenarioValue) Type() string { return "string" }
+func (v scenarioValue) Set(s string) error {
+	sc, err := neighbor.ScenarioByName(s)
+	if err == nil {
+		*v.p = &sc
+	}
+	return err
+}
+
+// valueSizeValue is --value-size: a value size, range or named mix.
+type valueSizeValue struct{ p *bench.ValueDist }
+
+func (v valueSizeValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return v.p.String()
+}
+func (v valueSizeValue) Type() string { return "string" }
+func (v valueSizeValue) Set(s string) error {
+	d, err := bench.ParseValueSize(s)
+	if err == nil {
+		*v.p = d
+	}
+	return err
+}
+
+// countValue is an int flag with a lower bound (--batch, --key-size): 0
+// is never a count the user means, and in bench.Config it means "the
+// default".
+type countValue struct {
+	p        *int
+	min, max int
+}
+
+func (v countValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return fmt.Sprint(*v.p)
+}
+func (v countValue) Type() string { return "int" }
+func (v countValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	if n < v.min || n > v.max {
+		return fmt.Errorf("must be between %d and %d, got %d", v.min, v.max, n)
+	}
+	*v.p = n
+	return nil
 }

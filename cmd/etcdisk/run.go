@@ -15,6 +15,7 @@ import (
 
 	"github.com/etcdisk/etcdisk/bench"
 	"github.com/etcdisk/etcdisk/bench/neighbor"
+	"github.com/etcdisk/etcdisk/bench/pace"
 	"github.com/etcdisk/etcdisk/report"
 )
 
@@ -154,45 +155,59 @@ Examples:
 Exit codes: 0 PASS, 1 FAIL, 2 error, bad usage or interrupted, 3 INCONCLUSIVE (run longer).
 `
 
-// runOptions are the run flags that are not bench.Config fields.
+// runOptions are the run flags that are not bench.Config fields, and those
+// whose default depends on the run's mode: they reach the Config only when
+// given (askedConfig), so that bench.NewPlan picks the mode's default.
 type runOptions struct {
 	output, progress string
 	outs             runOutputs
 	loadName         string
 	rateMax          bool
 	segSize          int
+
+	workload, request string
+	rate              float64
+	clients, keySize  int
+	backend, grpc     bool
+	duration, warmup  time.Duration
 }
 
-// runFlagSet registers every run flag into cfg and o.
+// runFlagSet registers every run flag into cfg and o. The defaults shown
+// are those of the default load.
 func runFlagSet(cfg *bench.Config, o *runOptions) *pflag.FlagSet {
-	*o = runOptions{output: "text", progress: "auto", loadName: bench.DefaultLoad, segSize: int(cfg.SegmentSize)}
+	l, _ := bench.LookupLoad(bench.DefaultLoad)
+	*o = runOptions{output: "text", progress: "auto", loadName: bench.DefaultLoad, segSize: 64 * 1000 * 1000,
+		workload: bench.WorkloadWAL, request: string(l.Request), rate: l.Rate, clients: l.Clients, keySize: l.KeySize,
+		backend: true, grpc: true, duration: bench.DefaultDuration, warmup: 2 * time.Second}
+	cfg.Batch, cfg.Arrivals = 1, pace.Constant
+	cfg.P99Target, cfg.BackendP99Target, cfg.StallThreshold = bench.DefaultP99Target, bench.DefaultBackendP99Target, bench.DefaultStallThreshold
 	fs := newFlagSet("run")
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory on the disk to measure")
 	fs.StringVar(&cfg.Device, "device", "", "raw block device to measure instead of --dir (O_DIRECT, 64 MiB regions; see Raw devices above)")
 	fs.StringArrayVar(&cfg.DestroyData, "destroy-data", nil, "repeat a device path (--device or a neighbour's device=) to write over the data found on it; repeatable, one device each")
-	fs.Var(choiceValue{&cfg.Workload, []string{bench.WorkloadWAL, bench.WorkloadFio}}, "workload", "wal (etcd's WAL) or fio (fio's recipe)")
-	fs.Var(durationValue{&cfg.Duration, false}, "duration", "length of the measured phase, after --warmup")
+	fs.Var(choiceValue{&o.workload, []string{bench.WorkloadWAL, bench.WorkloadFio}}, "workload", "wal (etcd's WAL) or fio (fio's recipe)")
+	fs.Var(durationValue{&o.duration, false}, "duration", "length of the measured phase, after --warmup")
 	fs.Int64Var(&cfg.Ops, "ops", 0, "stop after this many proposals (or Saves, with --rate max)")
 	fs.StringVar(&o.loadName, "load", bench.DefaultLoad, "named load: "+strings.Join(bench.LoadNames(), ", ")+" (see Load above)")
-	fs.Var(runRateValue{&cfg.Rate, &o.rateMax}, "rate", "proposals per second with the load's clients and sizes (e.g. 500 or 500/s), or max: the closed loop")
-	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "clients of the request path, each with its own connection and one request in flight (default: the load's; 0: one connection, up to 4096 in flight, as calibrate's etcd client)")
+	fs.Var(runRateValue{&o.rate, &o.rateMax}, "rate", "proposals per second with the load's clients and sizes (e.g. 500 or 500/s), or max: the closed loop")
+	fs.IntVar(&o.clients, "clients", o.clients, "clients of the request path, each with its own connection and one request in flight (default: the load's; 0: one connection, up to 4096 in flight, as calibrate's etcd client)")
 	fs.Var(arrivalsValue{&cfg.Arrivals}, "arrivals", "arrival process with --rate")
 	fs.Var(sizeValue{&cfg.EntrySize}, "entry-size", "raft entry data size (default: one Save writes 2300 bytes)")
-	fs.StringVar(&cfg.ValueSize, "value-size", "", "model proposals: value size (1KiB), range (1KiB-8KiB) or mix (kubernetes)")
-	fs.IntVar(&cfg.KeySize, "key-size", cfg.KeySize, "key length of each proposal, with --value-size")
-	fs.Var(choiceValue{&cfg.Request, []string{bench.RequestTxn, bench.RequestPut}}, "request", "proposal shape with --value-size: txn (a Kubernetes update) or put (etcdctl put)")
-	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "entries per Save (per proposal with --rate)")
-	fs.BoolVar(&cfg.Backend, "backend", cfg.Backend, "apply entries to a bbolt backend on the same disk, committed as etcd does (every 100 ms)")
-	fs.BoolVar(&cfg.GRPC, "grpc", cfg.GRPC, "with --rate: send each proposal as a real etcd Put/Txn over loopback gRPC, so the run spends etcd's request-path CPU")
+	fs.Var(valueSizeValue{&cfg.ValueSize}, "value-size", "model proposals: value size (1KiB), range (1KiB-8KiB) or mix (kubernetes)")
+	fs.Var(countValue{&o.keySize, 1, 1 << 16}, "key-size", "key length of each proposal, with --value-size")
+	fs.Var(choiceValue{&o.request, []string{bench.RequestTxn, bench.RequestPut}}, "request", "proposal shape with --value-size: txn (a Kubernetes update) or put (etcdctl put)")
+	fs.Var(countValue{&cfg.Batch, 1, 10000}, "batch", "entries per Save (per proposal with --rate)")
+	fs.BoolVar(&o.backend, "backend", o.backend, "apply entries to a bbolt backend on the same disk, committed as etcd does (every 100 ms)")
+	fs.BoolVar(&o.grpc, "grpc", o.grpc, "with --rate: send each proposal as a real etcd Put/Txn over loopback gRPC, so the run spends etcd's request-path CPU")
 	fs.BoolVar(&cfg.Direct, "direct", false, "write the files in --dir with O_DIRECT through aligned buffers (etcd does not)")
-	fs.StringArrayVar(&cfg.Neighbors, "neighbor", nil, "noisy neighbour KIND[,key=value...], repeatable (see Neighbours above)")
-	fs.StringVar(&cfg.Scenario, "scenario", "", "named noisy-neighbour preset (see Scenarios above)")
+	fs.Var(neighborsValue{&cfg.Neighbors}, "neighbor", "noisy neighbour KIND[,key=value...], repeatable (see Neighbours above)")
+	fs.Var(scenarioValue{&cfg.Scenario}, "scenario", "named noisy-neighbour preset (see Scenarios above)")
 	fs.StringVar(&cfg.EtcdMetrics, "etcd-metrics", "", "live-safe mode: a live member's metrics URL; pause while its WAL fsync p99 is over --p99-target")
 	fs.BoolVar(&cfg.CompareSolo, "compare-solo", false, "run alone first, then with the neighbours, and report both with ratios")
 	fs.BoolVar(&cfg.FindLimit, "find-limit", false, "find the highest proposal rate every judged p99 survives (with a neighbour: that neighbour's highest rate)")
 	fs.Var(durationValue{&cfg.P99Target, false}, "p99-target", "WAL fdatasync p99 target")
 	fs.Var(durationValue{&cfg.BackendP99Target, false}, "backend-p99-target", "backend commit p99 target")
-	fs.Var(durationValue{&cfg.Warmup, true}, "warmup", "warm-up before measuring, excluded from the results")
+	fs.Var(durationValue{&o.warmup, true}, "warmup", "warm-up before measuring, excluded from the results")
 	fs.Var(choiceValue{&o.output, []string{"text", "json"}}, "output", "report format on stdout")
 	o.outs.flags(fs)
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the run folder for inspection")
@@ -202,44 +217,41 @@ func runFlagSet(cfg *bench.Config, o *runOptions) *pflag.FlagSet {
 	return fs
 }
 
-// applyRunRules turns the parsed flags into the run's config: the mode
-// rules that depend on which flags were given.
-func applyRunRules(fs *pflag.FlagSet, cfg *bench.Config, o *runOptions) error {
-	cfg.SegmentSize = int64(o.segSize)
+// askedConfig completes cfg with the flags whose default depends on the
+// run's mode, each only when given: bench.NewPlan applies the rules (the
+// load's values, a device without backend, fio's one pass, an op count
+// without a time limit).
+func askedConfig(fs *pflag.FlagSet, cfg *bench.Config, o *runOptions) error {
 	if fs.Changed("entry-size") && cfg.EntrySize == 0 {
 		return errors.New("--entry-size must be at least 1 byte (leave it out for the default)")
 	}
-	if err := resolveLoad(fs, cfg, o.loadName, o.rateMax); err != nil {
-		return err
+	cfg.SegmentSize = int64(o.segSize)
+	cfg.Workload = bench.Workload(o.workload)
+	// --load's default is the open loop's: --rate max and fio send no
+	// named load unless --load gives one.
+	if fs.Changed("load") || (!o.rateMax && cfg.Workload != bench.WorkloadFio) {
+		cfg.Load = o.loadName
 	}
-	if fs.Changed("grpc") && cfg.GRPC && (cfg.Rate == 0 || cfg.Workload != bench.WorkloadWAL) {
-		return errors.New("--grpc needs an open loop (not --rate max) and the wal workload: a closed loop has no clients")
+	given := map[string]func(){
+		"rate":     func() { cfg.Rate, cfg.ClosedLoop = o.rate, o.rateMax },
+		"clients":  func() { cfg.Clients = bench.Given(o.clients) },
+		"key-size": func() { cfg.KeySize = o.keySize },
+		"request":  func() { cfg.Request = bench.Request(o.request) },
+		"backend":  func() { cfg.Backend = bench.Given(o.backend) },
+		"grpc":     func() { cfg.GRPC = bench.Given(o.grpc) },
+		"duration": func() { cfg.Duration = o.duration },
+		"warmup":   func() { cfg.Warmup = bench.Given(o.warmup) },
 	}
-	if cfg.Device != "" && !fs.Changed("backend") {
-		cfg.Backend = false // bbolt needs a file system
-	}
-	if cfg.Workload == bench.WorkloadFio {
-		// fio's recipe is one pass over its file with no warm-up, unless
-		// the user asks for a length.
-		if !fs.Changed("duration") {
-			cfg.Duration = 0
+	for name, set := range given {
+		if fs.Changed(name) {
+			set()
 		}
-		if !fs.Changed("warmup") {
-			cfg.Warmup = 0
-		}
 	}
-	if fs.Changed("ops") && !fs.Changed("duration") {
-		cfg.Duration = 0 // stop on the op count alone
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	return o.outs.validate()
+	return nil
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg := bench.DefaultConfig()
-	cfg.Version = etcdiskVersion()
+	cfg := bench.Config{Dir: ".", Version: etcdiskVersion()}
 	var o runOptions
 	fs := runFlagSet(&cfg, &o)
 	if ok, code := parseFlags(fs, args, fmt.Sprintf(runHelp, loadHelp(), bench.KubernetesMixHelp(), scenarioHelp()), stdout, stderr); !ok {
@@ -248,7 +260,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageError(stderr, "run", fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
-	if err := applyRunRules(fs, &cfg, &o); err != nil {
+	if err := askedConfig(fs, &cfg, &o); err != nil {
 		return usageError(stderr, "run", err.Error())
 	}
 	cfg.Log = stderr
@@ -257,7 +269,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.Progress = p.update
 		defer p.clear()
 	}
-	res, err := bench.Run(ctx, cfg)
+	plan, err := bench.NewPlan(cfg)
+	if err == nil {
+		err = o.outs.validate()
+	}
+	if err != nil {
+		return usageError(stderr, "run", err.Error())
+	}
+	res, err := bench.RunPlan(ctx, plan)
 	if res == nil {
 		fmt.Fprintf(stderr, "etcdisk run: %v\n", err)
 		return exitError
