@@ -49,7 +49,7 @@ func (v rateValue) String() string {
 }
 func (v rateValue) Type() string { return "rate" }
 func (v rateValue) Set(s string) error {
-	r, err := bench.ParseRate(s)
+	r, err := parseRate(s)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (v runRateValue) Set(s string) error {
 		*v.max, *v.p = true, 0
 		return nil
 	}
-	r, err := bench.ParseRate(s)
+	r, err := parseRate(s)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (v durationValue) String() string {
 }
 func (v durationValue) Type() string { return "duration" }
 func (v durationValue) Set(s string) error {
-	d, err := bench.ParseDuration(s, v.allowZero)
+	d, err := parseDuration(s, v.allowZero)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package bench
+package main
 
 import (
 	"math"
@@ -25,13 +25,13 @@ func TestParseRate(t *testing.T) {
 		{"Inf", 0, true},
 		{"1e308/ms", 0, true},
 	} {
-		got, err := ParseRate(tc.in)
+		got, err := parseRate(tc.in)
 		if (err != nil) != tc.bad {
-			t.Errorf("ParseRate(%q) error = %v, want error %v", tc.in, err, tc.bad)
+			t.Errorf("parseRate(%q) error = %v, want error %v", tc.in, err, tc.bad)
 			continue
 		}
 		if !tc.bad && got != tc.want {
-			t.Errorf("ParseRate(%q) = %g, want %g", tc.in, got, tc.want)
+			t.Errorf("parseRate(%q) = %g, want %g", tc.in, got, tc.want)
 		}
 	}
 }
@@ -41,9 +41,9 @@ func FuzzParseRate(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		v, err := ParseRate(s)
+		v, err := parseRate(s)
 		if err == nil && (v < 0 || v != v || math.IsInf(v, 0)) {
-			t.Fatalf("ParseRate(%q) = %g without error", s, v)
+			t.Fatalf("parseRate(%q) = %g without error", s, v)
 		}
 	})
 }
@@ -65,9 +65,9 @@ func TestParseDuration(t *testing.T) {
 		{"ten", false, 0, true},
 		{"", true, 0, true},
 	} {
-		got, err := ParseDuration(tc.in, tc.allowZero)
+		got, err := parseDuration(tc.in, tc.allowZero)
 		if (err != nil) != tc.bad || (!tc.bad && got != tc.want) {
-			t.Errorf("ParseDuration(%q, %v) = %v, %v", tc.in, tc.allowZero, got, err)
+			t.Errorf("parseDuration(%q, %v) = %v, %v", tc.in, tc.allowZero, got, err)
 		}
 	}
 }
@@ -77,9 +77,9 @@ func FuzzParseDuration(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := ParseDuration(s, true)
+		d, err := parseDuration(s, true)
 		if err == nil && d < 0 {
-			t.Fatalf("ParseDuration(%q) = %v without error", s, d)
+			t.Fatalf("parseDuration(%q) = %v without error", s, d)
 		}
 	})
 }

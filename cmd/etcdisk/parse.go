@@ -1,4 +1,4 @@
-package bench
+package main
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// ParseRate parses a rate per second: "500", "500/s", "1.5k/s" is not
+// parseRate parses a rate flag, per second: "500", "500/s"; "1.5k/s" is not
 // accepted (keep it plain), "30/m" and "2/ms" are.
-func ParseRate(s string) (float64, error) {
+func parseRate(s string) (float64, error) {
 	t := strings.TrimSpace(s)
 	num, unit, found := strings.Cut(t, "/")
 	per := 1.0
@@ -41,9 +41,9 @@ func ParseRate(s string) (float64, error) {
 	return 0, fmt.Errorf("rate %q is too large", s)
 }
 
-// ParseDuration parses a duration in Go syntax ("30s", "10ms", "1m30s").
+// parseDuration parses a duration in Go syntax ("30s", "10ms", "1m30s").
 // Negative durations are errors; zero is one unless allowZero.
-func ParseDuration(s string, allowZero bool) (time.Duration, error) {
+func parseDuration(s string, allowZero bool) (time.Duration, error) {
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
 		return 0, fmt.Errorf("bad duration %q (want e.g. 30s, 10ms, 2m)", s)
