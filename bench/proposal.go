@@ -69,16 +69,9 @@ func mustValueSize(s string) ValueDist {
 func KubernetesMixHelp() string {
 	var b strings.Builder
 	for _, m := range kubernetesMix {
-		fmt.Fprintf(&b, "\n          %3d%%  %6s B  %s", m.weight, fmtSize(m.size), m.what)
+		fmt.Fprintf(&b, "\n          %3d%%  %6s  %s", m.weight, units.FormatSize(int64(m.size)), m.what)
 	}
 	return b.String()
-}
-
-func fmtSize(n int) string {
-	if n >= 1024 && n%1024 == 0 {
-		return fmt.Sprintf("%dKi", n/1024)
-	}
-	return fmt.Sprint(n)
 }
 
 // ParseValueSize parses --value-size: a fixed size ("1KiB"), a uniform
