@@ -10,6 +10,44 @@ import (
 	"github.com/etcdisk/etcdisk/wal/vfs"
 )
 
+// member is what an etcd member keeps on its disk: the WAL, written
+// through the one Save path, and the backend, written through the one
+// apply path.
+type member struct {
+	saver *walSaver
+	apply *applier
+}
+
+// openMember creates the member's WAL and, with cfg.Backend, its backend.
+func openMember(cfg Plan, env loadEnv) (member, error) {
+	saver, err := openWAL(cfg, env.fs, env.dir, env.rec)
+	if err != nil {
+		return member{}, err
+	}
+	apply, err := openApplier(cfg, env.fs, env.dir, env.rec)
+	if err != nil {
+		saver.close()
+		return member{}, err
+	}
+	return member{saver: saver, apply: apply}, nil
+}
+
+// close closes the WAL (which syncs it) and the backend (which commits).
+func (m member) close() error {
+	err := m.saver.close()
+	if berr := m.apply.close(); err == nil {
+		err = berr
+	}
+	return err
+}
+
+// counts reports what the measured phase saved, with the backend's facts.
+func (m member) counts() counts {
+	c := m.saver.counts()
+	c.extra = m.apply.extra()
+	return c
+}
+
 // etcd's single-member ID as it appears as the vote of a real cluster's
 // HardState: a full 64-bit value, so the record has its real size (~40 bytes
 // framed, not the ~24 of a test with vote=1).
@@ -126,42 +164,4 @@ func purgeInterval(cfg Plan) time.Duration {
 		return time.Second
 	}
 	return 0 // etcd's 30 s
-}
-
-// member is what an etcd member keeps on its disk: the WAL, written
-// through the one Save path, and the backend, written through the one
-// apply path.
-type member struct {
-	saver *walSaver
-	apply *applier
-}
-
-// openMember creates the member's WAL and, with cfg.Backend, its backend.
-func openMember(cfg Plan, env loadEnv) (member, error) {
-	saver, err := openWAL(cfg, env.fs, env.dir, env.rec)
-	if err != nil {
-		return member{}, err
-	}
-	apply, err := openApplier(cfg, env.fs, env.dir, env.rec)
-	if err != nil {
-		saver.close()
-		return member{}, err
-	}
-	return member{saver: saver, apply: apply}, nil
-}
-
-// close closes the WAL (which syncs it) and the backend (which commits).
-func (m member) close() error {
-	err := m.saver.close()
-	if berr := m.apply.close(); err == nil {
-		err = berr
-	}
-	return err
-}
-
-// counts reports what the measured phase saved, with the backend's facts.
-func (m member) counts() counts {
-	c := m.saver.counts()
-	c.extra = m.apply.extra()
-	return c
 }

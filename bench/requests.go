@@ -2,12 +2,6 @@ package bench
 
 import "math/rand/v2"
 
-// proposalTable is how many proposals' sizes are drawn in advance.
-const proposalTable = 4096
-
-// keySpace is how many objects the keys cycle through, as updates do.
-const keySpace = 100000
-
 // requestTable is what the run's proposals carry, drawn at set-up so the
 // hot path never allocates: with a value-size model, proposal i carries an
 // entry of dataSizes[i%n] bytes and a value of valueSizes[i%n] bytes;
@@ -18,6 +12,12 @@ type requestTable struct {
 	dataSizes, valueSizes []int
 	keySize               int
 }
+
+// proposalTable is how many proposals' sizes are drawn in advance.
+const proposalTable = 4096
+
+// keySpace is how many objects the keys cycle through, as updates do.
+const keySpace = 100000
 
 func newRequestTable(cfg Plan) *requestTable {
 	t := &requestTable{keySize: cfg.KeySize}

@@ -15,9 +15,6 @@ import (
 	"github.com/etcdisk/etcdisk/wal/vfs"
 )
 
-// hungCleanupGrace bounds closing and removing files after a hang.
-const hungCleanupGrace = 300 * time.Millisecond
-
 // runOnce is one run: set up, measure (warm-up and the measured phase),
 // stop and collect, judge.
 func runOnce(ctx context.Context, cfg Plan) (*report.Result, error) {
@@ -30,6 +27,9 @@ func runOnce(ctx context.Context, cfg Plan) (*report.Result, error) {
 	col, runErr := r.stopAndCollect(res, runErr)
 	return r.result(res, col, runErr)
 }
+
+// hungCleanupGrace bounds closing and removing files after a hang.
+const hungCleanupGrace = 300 * time.Millisecond
 
 // runner is one run's parts: what runOnce sets up, drives, and then stops,
 // collects and cleans up.
@@ -94,6 +94,20 @@ func setUp(ctx context.Context, cfg Plan) (r *runner, err error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// newWorkload sets up the load cfg asks for, in env.
+func newWorkload(cfg Plan, env loadEnv) (workload, error) {
+	if cfg.Workload == WorkloadFio {
+		return newFioLoad(cfg, env)
+	}
+	switch cfg.Mode {
+	case ModeRequestPath:
+		return newRequestPath(cfg, env)
+	case ModeOpenLoop:
+		return newOpenLoop(cfg, env)
+	}
+	return newClosedLoop(cfg, env)
 }
 
 // startNeighbors declares the neighbours' metrics and starts them.

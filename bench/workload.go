@@ -40,17 +40,3 @@ type loadEnv struct {
 	rec  *recorder
 	gate pace.Gate
 }
-
-// newWorkload sets up the load cfg asks for, in env.
-func newWorkload(cfg Plan, env loadEnv) (workload, error) {
-	if cfg.Workload == WorkloadFio {
-		return newFioLoad(cfg, env)
-	}
-	switch cfg.Mode {
-	case ModeRequestPath:
-		return newRequestPath(cfg, env)
-	case ModeOpenLoop:
-		return newOpenLoop(cfg, env)
-	}
-	return newClosedLoop(cfg, env)
-}

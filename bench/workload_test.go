@@ -22,19 +22,20 @@ func TestEveryLoadTakesTheGate(t *testing.T) {
 		set  func(*Config)
 	}{
 		{ModeClosedLoop, func(*Config) {}},
-		{ModeOpenLoop, func(c *Config) { c.Rate, c.GRPC = 300, false }},
+		{ModeOpenLoop, func(c *Config) { c.Rate, c.GRPC = 300, Given(false) }},
 		{ModeRequestPath, func(c *Config) { c.Rate = 300 }},
-		{WorkloadFio, func(c *Config) { c.Workload = WorkloadFio }},
+		{string(WorkloadFio), func(c *Config) { c.Workload = WorkloadFio }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, gate := range []bool{true, false} {
 				cfg := testConfig(t)
 				cfg.Ops, cfg.Duration = 0, time.Minute // the test stops it
 				tc.set(&cfg)
-				if err := cfg.Validate(); err != nil {
+				p, err := NewPlan(cfg)
+				if err != nil {
 					t.Fatal(err)
 				}
-				saves := runLoadFor(t, cfg, gate, 300*time.Millisecond)
+				saves := runLoadFor(t, p, gate, 300*time.Millisecond)
 				if gate && saves != 0 {
 					t.Errorf("gate closed: %d Saves", saves)
 				}
@@ -48,7 +49,7 @@ func TestEveryLoadTakesTheGate(t *testing.T) {
 
 // runLoadFor sets up cfg's load, with a closed gate or none, runs it for d
 // and returns its measured Saves.
-func runLoadFor(t *testing.T, cfg Config, gate bool, d time.Duration) int64 {
+func runLoadFor(t *testing.T, cfg Plan, gate bool, d time.Duration) int64 {
 	rec := newRecorder(time.Second, nil)
 	env := loadEnv{fs: vfs.Default, dir: t.TempDir(), rec: rec}
 	if gate {
