@@ -23,7 +23,7 @@ func BenchmarkSaveOverhead(b *testing.B) {
 				b.Fatal(err)
 			}
 			rec := newRecorder(time.Second, nil)
-			l, err := newWALLoad(cfg, vfstest.NopFS{}, cfg.Dir, rec)
+			l, err := newClosedLoop(cfg, loadEnv{fs: vfstest.NopFS{}, dir: cfg.Dir, rec: rec})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -49,7 +49,7 @@ func TestSaveOverheadAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := newRecorder(time.Second, nil)
-	l, err := newWALLoad(cfg, vfstest.NopFS{}, cfg.Dir, rec)
+	l, err := newClosedLoop(cfg, loadEnv{fs: vfstest.NopFS{}, dir: cfg.Dir, rec: rec})
 	if err != nil {
 		t.Fatal(err)
 	}

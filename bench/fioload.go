@@ -42,12 +42,14 @@ type fioLoad struct {
 
 const fioFileName = "etcdisk-fio.0.0" // fio names files <job>.<job number>.<file number>
 
-func newFioLoad(cfg Plan, fsys vfs.FS, runDir string, rec *recorder) (*fioLoad, error) {
+func newFioLoad(cfg Plan, env loadEnv) (*fioLoad, error) {
+	fsys, rec := env.fs, env.rec
 	l := &fioLoad{
 		cfg:  cfg,
 		fs:   fsys,
 		rec:  rec,
-		path: filepath.Join(runDir, fioFileName),
+		gate: env.gate,
+		path: filepath.Join(env.dir, fioFileName),
 		buf:  make([]byte, FioBlockSize),
 		obs: fioObserver{
 			fdatasync: rec.metric(report.MetricWALFdatasync, true),
@@ -147,6 +149,9 @@ func (l *fioLoad) run(ctx context.Context, stop *atomic.Bool) error {
 	}
 	return nil
 }
+
+// flushPending: fio's recipe has no proposals.
+func (l *fioLoad) flushPending(time.Duration) {}
 
 func (l *fioLoad) close() error { return l.f.Close() }
 

@@ -60,7 +60,7 @@ const (
 
 // frontend is the server and the client of the gRPC front end.
 type frontend struct {
-	l     *walLoad
+	h     pathHandles
 	lis   net.Listener
 	srv   *grpc.Server
 	conns []*grpc.ClientConn
@@ -79,8 +79,8 @@ type frontend struct {
 
 // newFrontend starts the raft node and the server on a free loopback port,
 // and connects the client.
-func newFrontend(l *walLoad) (*frontend, error) {
-	r, err := newRaftLoop(context.Background(), l)
+func newFrontend(h pathHandles) (*frontend, error) {
+	r, err := newRaftLoop(context.Background(), h.saver, h.apply)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func newFrontend(l *walLoad) (*frontend, error) {
 		r.stop()
 		return nil, fmt.Errorf("grpc front end: %w", err)
 	}
-	f := &frontend{l: l, lis: lis, raft: r}
+	f := &frontend{h: h, lis: lis, raft: r}
 	// Request IDs as etcd's generator (pkg/idutil) makes them: the low 16
 	// bits of the member ID on top, a counter below, so their varints have
 	// the real size (9 bytes).
@@ -101,7 +101,7 @@ func newFrontend(l *walLoad) (*frontend, error) {
 	)
 	pb.RegisterKVServer(f.srv, kvServer{f: f})
 	go f.srv.Serve(lis) //nolint:errcheck // returns when Stop closes the listener
-	for range max(1, l.cfg.Clients) {
+	for range max(1, h.clients) {
 		// NB: one connection per client, as etcdctl check perf's clients
 		// each have their own: requests are not all multiplexed over one
 		// HTTP/2 connection.
@@ -124,15 +124,12 @@ func newFrontend(l *walLoad) (*frontend, error) {
 // value sizes. Requests are only read once built, so the client sends them
 // from many goroutines at once.
 func (f *frontend) buildRequests() {
-	l := f.l
+	t := f.h.table
 	n := proposalTable
 	f.puts = make([]*pb.PutRequest, n)
 	f.txns = make([]*pb.TxnRequest, n)
 	for i := range n {
-		key := make([]byte, l.cfg.KeySize)
-		copy(key, "/registry/pods/default/pod-")
-		registryKey(key, i%100000)
-		put := &pb.PutRequest{Key: key, Value: l.data[:l.valueSize(i)]}
+		put := &pb.PutRequest{Key: t.key(t.newKey(), i), Value: t.value(i)}
 		f.puts[i] = put
 		f.txns[i] = kubernetesUpdate(put)
 	}
@@ -191,17 +188,17 @@ func (f *frontend) propose(ctx context.Context, r *pb.InternalRaftRequest) error
 // reply, is a proposal_commit sample; requests still unanswered, or not
 // sent, when the run stops are recorded by flushPending.
 func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
-	l := f.l
-	epoch := l.rec.epoch
-	b := pace.NewBatcher(pace.NewSchedule(l.cfg.Arrivals, l.cfg.Rate, l.cfg.Seed), 1)
+	h := f.h
+	epoch := h.epoch
+	b := pace.NewBatcher(h.schedule, 1)
 	idle := f.idleClients()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	one := make([]time.Duration, 0, 1)
 	// Arrivals never sent are due at the stop as the others.
-	defer l.pending.setDue(b.Due)
+	defer h.pending.setDue(b.Due)
 	for i := 0; !stop.Load() && ctx.Err() == nil; i++ {
-		if pace.WaitGate(ctx, stop, l.gate) {
+		if pace.WaitGate(ctx, stop, h.gate) {
 			// Arrivals during a live-safe pause are not made.
 			b.Skip(time.Since(epoch))
 			continue
@@ -216,27 +213,27 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 			return
 		}
 		arrival := b.Take(time.Since(epoch), one[:0])[0]
-		id := l.pending.add(arrival)
+		id := h.pending.add(arrival)
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
 			defer func() { idle <- c }()
 			kv := f.kvs[c%len(f.kvs)]
 			var err error
-			if l.cfg.Request == RequestTxn {
+			if h.request == RequestTxn {
 				_, err = kv.Txn(ctx, f.txns[i%len(f.txns)])
 			} else {
 				_, err = kv.Put(ctx, f.puts[i%len(f.puts)])
 			}
 			if err != nil {
 				if ctx.Err() == nil && !stop.Load() {
-					l.pending.done(id)
+					h.pending.done(id)
 					f.fail(err)
 				}
 				return // cut by the end of the run: still pending
 			}
-			if l.pending.done(id) {
-				l.proposal.record(time.Since(epoch) - arrival)
+			if h.pending.done(id) {
+				h.proposal.record(time.Since(epoch) - arrival)
 			}
 		}(i)
 	}
@@ -246,7 +243,7 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 // of them, each sending one request at a time (or maxInFlight over one
 // connection).
 func (f *frontend) idleClients() chan int {
-	n := f.l.cfg.Clients
+	n := f.h.clients
 	if n == 0 {
 		n = maxInFlight
 	}

@@ -50,7 +50,8 @@ const (
 
 // raftLoop is etcd's raftNode and apply loop around a raft.Node.
 type raftLoop struct {
-	l       *walLoad
+	saver   *walSaver // the one Save path
+	apply   *applier  // the one path into the backend
 	node    raft.Node
 	storage *raft.MemoryStorage
 	wait    wait.Wait
@@ -72,9 +73,10 @@ type toApply struct {
 // member does (the member's ConfChange entry, saved to the WAL and applied)
 // and elects it leader. The WAL's records of this set-up are written before
 // the measured run starts.
-func newRaftLoop(ctx context.Context, l *walLoad) (*raftLoop, error) {
+func newRaftLoop(ctx context.Context, saver *walSaver, apply *applier) (*raftLoop, error) {
 	r := &raftLoop{
-		l:       l,
+		saver:   saver,
+		apply:   apply,
 		storage: raft.NewMemoryStorage(),
 		wait:    wait.New(),
 		applyc:  make(chan toApply, 1),
@@ -92,7 +94,7 @@ func newRaftLoop(ctx context.Context, l *walLoad) (*raftLoop, error) {
 		PreVote:         true,
 		Logger:          &raft.DefaultLogger{Logger: log.New(io.Discard, "", 0)},
 	}, []raft.Peer{{ID: memberID}})
-	go r.apply()
+	go r.applyLoop()
 	// Until it leads, handle Readys here; etcd fast-forwards its ticks
 	// to the election on a fresh single-member cluster, we campaign (and
 	// tick, should raft refuse the campaign: then its election timeout
@@ -131,8 +133,8 @@ func newRaftLoop(ctx context.Context, l *walLoad) (*raftLoop, error) {
 
 // handle is one iteration of etcd's raft loop for a Ready.
 func (r *raftLoop) handle(rd raft.Ready) error {
-	if p := r.l.applyErr.Load(); p != nil {
-		return *p
+	if err := r.apply.failed(); err != nil {
+		return err
 	}
 	notifyc := make(chan struct{}, 1)
 	r.applyc <- toApply{entries: rd.CommittedEntries, notifyc: notifyc}
@@ -147,12 +149,8 @@ func (r *raftLoop) handle(rd raft.Ready) error {
 	for _, e := range rd.Entries {
 		ents = append(ents, wal.Entry{Type: int32(e.GetType()), Term: e.GetTerm(), Index: e.GetIndex(), Data: e.Data})
 	}
-	if err := r.l.saveWAL(st, ents); err != nil {
+	if err := r.saver.save(st, ents); err != nil {
 		return err
-	}
-	if len(ents) > 0 && r.l.rec.measuring.Load() {
-		r.l.saves.Add(1)
-		r.l.entries.Add(int64(len(ents)))
 	}
 	if err := r.storage.Append(rd.Entries); err != nil {
 		return fmt.Errorf("raft: %w", err)
@@ -218,15 +216,15 @@ func (r *raftLoop) propose(ctx context.Context, id uint64, data []byte) error {
 	}
 }
 
-// apply is etcd's apply loop: apply each Ready's committed entries, then
+// applyLoop is etcd's apply loop: apply each Ready's committed entries, then
 // wait until the raft loop has made its own entries durable.
-func (r *raftLoop) apply() {
+func (r *raftLoop) applyLoop() {
 	defer close(r.applied)
 	var applied, compacted uint64
 	for ap := range r.applyc {
 		for _, e := range ap.entries {
 			if err := r.applyEntry(e); err != nil {
-				r.l.applyErr.CompareAndSwap(nil, &err)
+				r.apply.fail(err)
 			}
 			applied = e.GetIndex()
 		}
@@ -267,8 +265,8 @@ func (r *raftLoop) applyEntry(e *raftpb.Entry) error {
 	var err error
 	if put == nil {
 		err = fmt.Errorf("raft: entry %d is neither a Put nor a single-put Txn", e.GetIndex())
-	} else if r.l.be != nil {
-		err = r.l.be.Put(put.Key, put.Value)
+	} else {
+		err = r.apply.put(put.Key, put.Value)
 	}
 	r.wait.Trigger(req.GetHeader().GetID(), err)
 	return err
