@@ -7,7 +7,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/etcdisk/etcdisk/scripts/internal/etcdiskbin"
+	"github.com/etcdisk/etcdisk/cmd/internal/etcdiskbin"
 )
 
 // etcdisk's side of the comparison is fio's: no warm-up, one pass into a

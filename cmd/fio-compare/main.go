@@ -1,8 +1,8 @@
-// Command fiocompare runs fio's classic etcd recipe and etcdisk's fio
+// Command fio-compare runs fio's classic etcd recipe and etcdisk's fio
 // workload on the same directory, alternating, and prints the fdatasync
 // p50/p99 of each run and the etcdisk/fio ratios of their medians.
 //
-//	go run ./scripts/fiocompare --dir /var/lib/etcd-test --runs 3
+//	go run ./cmd/fio-compare --dir /var/lib/etcd-test --runs 3
 //
 // The recipe is fio --rw=write --ioengine=sync --fdatasync=1 --size=22m
 // --bs=2300; each run gets a fresh sub-directory (so both lay out a new
@@ -25,16 +25,29 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/etcdisk/etcdisk/bench"
-	"github.com/etcdisk/etcdisk/scripts/internal/etcdiskbin"
-	"github.com/etcdisk/etcdisk/scripts/internal/fiorecipe"
+	"github.com/etcdisk/etcdisk/cmd/internal/etcdiskbin"
+	"github.com/etcdisk/etcdisk/cmd/internal/fiorecipe"
 )
 
 func main() {
 	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "fiocompare:", err)
+		fmt.Fprintln(os.Stderr, "fio-compare:", err)
 		os.Exit(2)
 	}
 }
+
+const usage = `Usage: fio-compare [flags]
+
+Runs fio's classic etcd recipe and etcdisk's fio workload on one directory,
+alternating, and prints the etcdisk/fio ratios of their median fdatasync
+p50 and p99.
+
+Examples:
+  go run ./cmd/fio-compare --dir /var/lib/etcd-test
+  go run ./cmd/fio-compare --dir /var/lib/etcd-test --runs 5 --etcdisk bin/etcdisk
+
+Flags:
+`
 
 type sample struct{ p50, p99, mean time.Duration }
 
@@ -43,7 +56,14 @@ func run() error {
 	runs := flag.Int("runs", 3, "alternating runs of each")
 	etcdisk := flag.String("etcdisk", "", "etcdisk binary (default: build ./cmd/etcdisk)")
 	settleFor := flag.Duration("settle", 3*time.Second, "sync and wait this long before each run")
+	flag.Usage = func() { fmt.Fprint(flag.CommandLine.Output(), usage); flag.PrintDefaults() }
 	flag.Parse()
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (the directory is --dir)", flag.Arg(0))
+	}
+	if *runs < 1 {
+		return fmt.Errorf("--runs %d: at least one run", *runs)
+	}
 	bin, cleanup, err := etcdiskbin.Get(*etcdisk)
 	if err != nil {
 		return err
@@ -114,7 +134,7 @@ func etcdiskArgs(dir string) []string {
 		"--ops", strconv.Itoa(fioWrites), "--output", "json", "--progress", "never"}
 }
 
-// etcdiskRun is what fiocompare reads of etcdisk's result.
+// etcdiskRun is what fio-compare reads of etcdisk's result.
 type etcdiskRun struct {
 	Config struct {
 		WarmupNs int64 `json:"warmup_ns"` // asked for
