@@ -30,7 +30,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/etcdisk/etcdisk/cmd/internal/etcdiskbin"
+	"github.com/etcdisk/etcdisk/cmd/internal/comparison"
 )
 
 func main() {
@@ -114,7 +114,7 @@ func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	bin, cleanup, err := etcdiskbin.Get(o.bin)
+	bin, cleanup, err := comparison.Binary(o.bin)
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func measure(ctx context.Context, o options) (samples, error) {
 		if !o.fio {
 			continue
 		}
-		if err := settle(ctx, o.settle); err != nil {
+		if err := comparison.Settle(ctx, o.settle); err != nil {
 			return s, err
 		}
 		f, err := runFio(ctx, o.dir)
@@ -168,7 +168,7 @@ func measure(ctx context.Context, o options) (samples, error) {
 func (s *samples) pair(ctx context.Context, o options, i, j int) error {
 	rate := o.rates[j]
 	for k := range 2 {
-		if err := settle(ctx, o.settle); err != nil {
+		if err := comparison.Settle(ctx, o.settle); err != nil {
 			return err
 		}
 		if (k == 0) == (i%2 == 1) {

@@ -1,18 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/etcdisk/etcdisk/bench/calibrate"
+	"github.com/etcdisk/etcdisk/cmd/internal/comparison"
 	"github.com/etcdisk/etcdisk/cmd/internal/fiorecipe"
 )
 
@@ -87,16 +85,11 @@ func runModel(ctx context.Context, o options, rate float64) (sample, error) {
 		a = strings.ReplaceAll(a, "{warmup}", o.warmup.String())
 		args[i] = a
 	}
-	cmd := exec.CommandContext(ctx, o.bin, args...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
 	start := time.Now()
-	err := cmd.Run()
+	out, state, err := comparison.Run(ctx, o.bin, args...)
 	elapsed := time.Since(start)
-	var ee *exec.ExitError
-	// 1 (FAIL) and 3 (INCONCLUSIVE) are verdicts, not errors.
-	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() != 2) {
-		return sample{}, fmt.Errorf("%v: %s", err, strings.TrimSpace(se.String()))
+	if err != nil {
+		return sample{}, err
 	}
 	type metric struct {
 		Count     int64 `json:"count"`
@@ -108,7 +101,7 @@ func runModel(ctx context.Context, o options, rate float64) (sample, error) {
 		Entries int64             `json:"entries"`
 		Metrics map[string]metric `json:"metrics"`
 	}
-	if err := json.Unmarshal(so.Bytes(), &doc); err != nil {
+	if err := json.Unmarshal(out, &doc); err != nil {
 		return sample{}, fmt.Errorf("cannot read etcdisk's JSON: %v", err)
 	}
 	p99 := func(m metric) time.Duration {
@@ -125,7 +118,7 @@ func runModel(ctx context.Context, o options, rate float64) (sample, error) {
 	if doc.Entries > 0 {
 		s.fsyncsPerPut = float64(w.Count) / float64(doc.Entries)
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	if ru, ok := state.SysUsage().(*syscall.Rusage); ok {
 		s.cpus = float64(cpuTime(ru)) / float64(elapsed)
 	}
 	return s, nil
@@ -142,18 +135,4 @@ func runFio(ctx context.Context, dir string) (sample, error) {
 
 func fioSample(l fiorecipe.Latency) sample {
 	return sample{walMean: l.Mean, walHDRP99: l.P99}
-}
-
-// settle syncs every file system, then idles for d: on a file system
-// mounted with discard, removing the previous run's 64 MB segments and its
-// database issues discards that would otherwise slow whichever run comes
-// next.
-func settle(ctx context.Context, d time.Duration) error {
-	syscall.Sync()
-	select {
-	case <-time.After(d):
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

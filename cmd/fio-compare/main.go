@@ -10,22 +10,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/etcdisk/etcdisk/bench"
-	"github.com/etcdisk/etcdisk/cmd/internal/etcdiskbin"
+	"github.com/etcdisk/etcdisk/cmd/internal/comparison"
 	"github.com/etcdisk/etcdisk/cmd/internal/fiorecipe"
 )
 
@@ -64,7 +59,7 @@ func run() error {
 	if *runs < 1 {
 		return fmt.Errorf("--runs %d: at least one run", *runs)
 	}
-	bin, cleanup, err := etcdiskbin.Get(*etcdisk)
+	bin, cleanup, err := comparison.Binary(*etcdisk)
 	if err != nil {
 		return err
 	}
@@ -77,7 +72,9 @@ func run() error {
 		var f, e sample
 		var err error
 		for _, first := range []bool{i%2 == 0, i%2 != 0} {
-			settle(*settleFor)
+			if err := comparison.Settle(context.Background(), *settleFor); err != nil {
+				return err
+			}
 			if first {
 				f, err = runFio(*dir)
 			} else {
@@ -157,16 +154,12 @@ func (r etcdiskRun) likeFio() error {
 }
 
 func runEtcdisk(bin, dir string) (sample, error) {
-	cmd := exec.Command(bin, etcdiskArgs(dir)...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() != 2) {
-		return sample{}, fmt.Errorf("etcdisk: %v: %s", err, se.String())
+	out, _, err := comparison.Run(context.Background(), bin, etcdiskArgs(dir)...)
+	if err != nil {
+		return sample{}, err
 	}
 	var doc etcdiskRun
-	if err := json.Unmarshal(so.Bytes(), &doc); err != nil {
+	if err := json.Unmarshal(out, &doc); err != nil {
 		return sample{}, fmt.Errorf("cannot read etcdisk's JSON: %v", err)
 	}
 	if err := doc.likeFio(); err != nil {
@@ -174,11 +167,4 @@ func runEtcdisk(bin, dir string) (sample, error) {
 	}
 	m := doc.Metrics["wal_fdatasync"]
 	return sample{time.Duration(m.P50Ns), time.Duration(m.P99Ns), time.Duration(m.MeanNs)}, nil
-}
-
-// settle flushes dirty pages and waits, so one run's leftovers (writeback,
-// discards of the previous run's deleted file) do not land in the next.
-func settle(d time.Duration) {
-	unix.Sync()
-	time.Sleep(d)
 }
