@@ -131,65 +131,7 @@ var (
 // dirty pages as pwrite runs in ascending order, fdatasync, the 4096-byte
 // meta page at (txid%2)*4096, fdatasync; nothing else.
 func TestCommitSyscalls(t *testing.T) {
-	strace, err := exec.LookPath("strace")
-	if err != nil {
-		t.Skip("strace not installed")
-	}
-	dir := t.TempDir()
-	out := filepath.Join(dir, "trace")
-	cmd := exec.Command(strace, "-f", "-qq", "-s", "32", "-e", "signal=none", "-o", out,
-		"-e", "trace=write,pwrite64,fdatasync,fsync,ftruncate,msync,sync_file_range",
-		os.Args[0], "-test.run=^TestStraceHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), straceHelperEnv+"="+dir)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		if strings.Contains(string(b), "PTRACE") || strings.Contains(string(b), "ptrace") {
-			t.Skipf("strace cannot trace here: %s", b)
-		}
-		t.Fatalf("strace helper: %v\n%s", err, b)
-	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-
-	var recs []syscallRec
-	inside, sawEnd := false, false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.Contains(line, markBegin):
-			inside = true
-			continue
-		case strings.Contains(line, markEnd):
-			inside, sawEnd = false, true
-			continue
-		case !inside:
-			continue
-		}
-		if strings.Contains(line, "unfinished") || strings.Contains(line, "resumed") {
-			t.Fatalf("interleaved trace line, cannot judge: %q", line)
-		}
-		m := straceLine.FindStringSubmatch(line)
-		if m == nil {
-			t.Fatalf("unparsed trace line %q", line)
-		}
-		r := syscallRec{name: m[1]}
-		if r.name == "pwrite64" {
-			a := pwriteArgs.FindStringSubmatch(m[2])
-			if a == nil {
-				t.Fatalf("unparsed pwrite64 arguments in %q", line)
-			}
-			r.size, _ = strconv.ParseInt(a[1], 10, 64)
-			r.off, _ = strconv.ParseInt(a[2], 10, 64)
-		}
-		recs = append(recs, r)
-	}
-	if !sawEnd {
-		t.Fatal("markers not found in the trace")
-	}
-
+	recs := readMarkedTrace(t, traceCommit(t))
 	// Shape: pwrite+ fdatasync pwrite(meta) fdatasync.
 	n := len(recs)
 	if n < 4 {
@@ -218,4 +160,80 @@ func TestCommitSyscalls(t *testing.T) {
 		t.Errorf("only %d data pwrites for 50 puts", len(data))
 	}
 	t.Logf("commit: %d data pwrites, meta at %d", len(data), meta.off)
+}
+
+// traceCommit runs TestStraceHelper under strace and returns the trace
+// file's path; it skips where strace is missing or cannot trace.
+func traceCommit(t *testing.T) string {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace not installed")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "trace")
+	cmd := exec.Command(strace, "-f", "-qq", "-s", "32", "-e", "signal=none", "-o", out,
+		"-e", "trace=write,pwrite64,fdatasync,fsync,ftruncate,msync,sync_file_range",
+		os.Args[0], "-test.run=^TestStraceHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), straceHelperEnv+"="+dir)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		if strings.Contains(string(b), "PTRACE") || strings.Contains(string(b), "ptrace") {
+			t.Skipf("strace cannot trace here: %s", b)
+		}
+		t.Fatalf("strace helper: %v\n%s", err, b)
+	}
+	return out
+}
+
+// readMarkedTrace returns the calls the trace at path holds between the
+// helper's begin and end markers.
+func readMarkedTrace(t *testing.T, path string) []syscallRec {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var recs []syscallRec
+	inside, sawEnd := false, false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.Contains(line, markBegin):
+			inside = true
+			continue
+		case strings.Contains(line, markEnd):
+			inside, sawEnd = false, true
+			continue
+		case !inside:
+			continue
+		}
+		recs = append(recs, parseTraceLine(t, line))
+	}
+	if !sawEnd {
+		t.Fatal("markers not found in the trace")
+	}
+	return recs
+}
+
+// parseTraceLine reads one strace line: the call's name and, for pwrite64,
+// its size and offset. A line strace split in two (another thread's call
+// in between) cannot be judged.
+func parseTraceLine(t *testing.T, line string) syscallRec {
+	if strings.Contains(line, "unfinished") || strings.Contains(line, "resumed") {
+		t.Fatalf("interleaved trace line, cannot judge: %q", line)
+	}
+	m := straceLine.FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("unparsed trace line %q", line)
+	}
+	r := syscallRec{name: m[1]}
+	if r.name == "pwrite64" {
+		a := pwriteArgs.FindStringSubmatch(m[2])
+		if a == nil {
+			t.Fatalf("unparsed pwrite64 arguments in %q", line)
+		}
+		r.size, _ = strconv.ParseInt(a[1], 10, 64)
+		r.off, _ = strconv.ParseInt(a[2], 10, 64)
+	}
+	return r
 }

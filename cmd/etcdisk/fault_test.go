@@ -6,7 +6,6 @@ package main
 // loop test losetup and mkfs.ext4) and skip cleanly otherwise.
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,7 +21,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/etcdisk/etcdisk/internal/fusetest"
-
 	"github.com/etcdisk/etcdisk/internal/looptest"
 )
 
@@ -240,177 +237,6 @@ func errorLines(stderr string) []string {
 	return out
 }
 
-// syncBuffer is a bytes.Buffer a running process writes to while the test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitFor polls buf until it contains substr; false after timeout.
-func waitFor(buf *syncBuffer, substr string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if strings.Contains(buf.String(), substr) {
-			return true
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return strings.Contains(buf.String(), substr)
-}
-
-// A disk that hangs in fdatasync: the stall watchdog reports it while it
-// hangs, SIGINT still ends the run within 2 s (after the bounded wait) with
-// the partial report, and what could not be removed is named. The stuck
-// fdatasync counts in the partial report with its age (max, over 1 s, the
-// check does not pass), and etcdisk says it cannot exit before the kernel
-// returns the call.
-//
-// NB: a thread blocked in a FUSE request the daemon has already taken cannot
-// be killed until the daemon answers (as on a real disk hung in the kernel:
-// state D). So "ends" is measured to the last line etcdisk prints; the
-// process is reaped once the test releases the hang.
-func TestFUSEHangingFdatasyncSIGINT(t *testing.T) {
-	backing := t.TempDir()
-	m := fusetest.Mount(t, backing, fusetest.Options{HangFsyncFrom: 1000})
-	cmd := exec.Command(binary, "run", "--rate", "max", "--dir", m.Dir, "--duration", "60s", "--warmup", "0s",
-		"--backend=false", "--stall-threshold", "100ms", "--output", "json")
-	var so, se syncBuffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// waited is closed when the process is reaped (waitErr set).
-	waited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(waited) }()
-	t.Cleanup(func() {
-		m.Release()
-		select {
-		case <-waited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-waited
-		}
-	})
-	select {
-	case <-m.Hung():
-	case <-waited:
-		t.Fatalf("etcdisk ended before the hang (%v); stderr:\n%s", waitErr, se.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no fsync hung; counts %+v", m.Counts())
-	}
-	hungAt := time.Now()
-	const stall = "stall: wal_fdatasync in flight for"
-	if !waitFor(&se, stall, 5*time.Second) {
-		t.Fatalf("no stall report on stderr while the fdatasync hangs:\n%s", se.String())
-	}
-	t.Logf("stall reported %s after the hang began", time.Since(hungAt).Round(time.Millisecond))
-	const hold = 3 * time.Second // a stall far past etcd's 1 s
-	time.Sleep(time.Until(hungAt.Add(hold)))
-	sent := time.Now()
-	stuckFor := sent.Sub(hungAt)
-	before := len(se.String())
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	// Finished: the report is on stdout and cmd's last line ("etcdisk
-	// run: ...") on stderr.
-	finished := func() bool {
-		return json.Valid([]byte(so.String())) && strings.Contains(se.String()[before:], "etcdisk run: ")
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !finished() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	took := time.Since(sent)
-	printed := finished()
-	t.Logf("finished %t after %s; process state %q; stderr:\n%s", printed, took.Round(time.Millisecond), procState(cmd.Process.Pid), se.String())
-	if !printed {
-		// Name where it is stuck: the kernel stacks of its threads, and
-		// (SIGQUIT) its goroutines.
-		t.Logf("kernel stacks of etcdisk's threads:\n%s", kernelStacks(cmd.Process.Pid))
-		cmd.Process.Signal(syscall.SIGQUIT)
-		time.Sleep(time.Second)
-		t.Fatalf("etcdisk did not finish within 10 s of SIGINT during a hang (counts %+v); stderr:\n%s", m.Counts(), se.String())
-	}
-	if took > 2*time.Second {
-		t.Errorf("etcdisk took %s to finish after SIGINT, want within 2 s", took)
-	}
-	var res faultResult
-	if err := json.Unmarshal([]byte(so.String()), &res); err != nil {
-		t.Fatalf("no partial JSON report after SIGINT: %v\n%s", err, so.String())
-	}
-	if !res.Interrupted || res.Metrics["wal_fdatasync"].Count == 0 {
-		t.Fatalf("partial result not marked interrupted or empty: interrupted %t, metrics %+v", res.Interrupted, res.Metrics)
-	}
-	ongoing := false
-	for _, s := range res.Stalls {
-		ongoing = ongoing || (s.Metric == "wal_fdatasync" && s.Ongoing)
-	}
-	if !ongoing {
-		t.Errorf("the result does not record the ongoing stall: %+v", res.Stalls)
-	}
-	fd := res.Metrics["wal_fdatasync"]
-	if fd.MaxNs < int64(stuckFor) || fd.Over1s < 1 || fd.InFlight != 1 {
-		t.Errorf("wal_fdatasync max %s, over 1s %d, in flight %d; want max >= %s (the stall when SIGINT came), over 1s >= 1, 1 in flight",
-			time.Duration(fd.MaxNs), fd.Over1s, fd.InFlight, stuckFor.Round(time.Millisecond))
-	}
-	for _, c := range res.Checks {
-		stuck := c.Outcome == "fail" || strings.Contains(c.Note, "still in flight")
-		if c.Metric == "wal_fdatasync" && c.Kind == "" && (c.Outcome == "pass" || !stuck) {
-			t.Errorf("wal_fdatasync check %q (%s), want it not to pass while the fdatasync is in flight", c.Outcome, c.Note)
-		}
-	}
-	if !strings.Contains(se.String(), "cannot exit until the kernel returns it") {
-		t.Errorf("stderr does not say the process cannot exit before the disk answers:\n%s", se.String())
-	}
-
-	// Now let the disk answer: the process is reaped with exit 2.
-	m.Release()
-	select {
-	case <-waited:
-	case <-time.After(10 * time.Second):
-		t.Fatal("etcdisk not reaped 10 s after the hang was released")
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 2 {
-		t.Fatalf("exit %d after SIGINT, want 2", code)
-	}
-	// Whatever is still in the backing directory must have been named.
-	ents, _ := os.ReadDir(backing)
-	for _, e := range ents {
-		if !strings.Contains(se.String(), e.Name()) {
-			t.Errorf("%s was left behind without a word on stderr:\n%s", e.Name(), se.String())
-		}
-	}
-	t.Logf("left in the backing directory: %d entries", len(ents))
-}
-
-// procState is the state letter of /proc/PID/stat (R, S, D, Z ...).
-func procState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "gone"
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2 : i+3]
-	}
-	return "?"
-}
-
 // A small loop-mounted ext4 that really fills up: ENOSPC from the kernel,
 // exit 2, one line, nothing left behind.
 func TestLoopExt4FillsUp(t *testing.T) {
@@ -472,17 +298,4 @@ func TestLoopExt4FillsUp(t *testing.T) {
 			t.Errorf("left behind: %s", e.Name())
 		}
 	}
-}
-
-// kernelStacks is what each thread of pid waits on in the kernel, to name
-// the system call a hung process is stuck in.
-func kernelStacks(pid int) string {
-	var b strings.Builder
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
-	for _, task := range tasks {
-		sc, _ := os.ReadFile(filepath.Join(task, "syscall"))
-		st, _ := os.ReadFile(filepath.Join(task, "stack"))
-		fmt.Fprintf(&b, "%s syscall %s%s\n", filepath.Base(task), sc, st)
-	}
-	return b.String()
 }

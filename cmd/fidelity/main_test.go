@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etcdisk/etcdisk/scripts/internal/fiorecipe"
+	"github.com/etcdisk/etcdisk/cmd/internal/fiorecipe"
 )
 
 func TestGeoMeanCI(t *testing.T) {
@@ -81,4 +81,24 @@ func TestFioP99HasNoRatio(t *testing.T) {
 		return
 	}
 	t.Fatalf("no fio row:\n%s", out)
+}
+
+func TestParseFlags(t *testing.T) {
+	o, err := parseFlags([]string{"--dir", "d", "--rates", "150, 1000/s", "--runs", "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.dir != "d" || o.runs != 5 || len(o.rates) != 2 || o.rates[0] != 150 || o.rates[1] != 1000 {
+		t.Fatalf("parsed %+v", o)
+	}
+	if o.modelArgs != defaultModelArgs || !o.fio || o.valueSize != 1024 {
+		t.Fatalf("defaults lost: %+v", o)
+	}
+	for _, bad := range [][]string{
+		{"--rates", "0"}, {"--rates", "150,x"}, {"--runs", "0"}, {"somedir"},
+	} {
+		if _, err := parseFlags(bad); err == nil {
+			t.Errorf("parseFlags(%q) accepted", bad)
+		}
+	}
 }

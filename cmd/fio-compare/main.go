@@ -1,8 +1,8 @@
-// Command fiocompare runs fio's classic etcd recipe and etcdisk's fio
+// Command fio-compare runs fio's classic etcd recipe and etcdisk's fio
 // workload on the same directory, alternating, and prints the fdatasync
 // p50/p99 of each run and the etcdisk/fio ratios of their medians.
 //
-//	go run ./scripts/fiocompare --dir /var/lib/etcd-test --runs 3
+//	go run ./cmd/fio-compare --dir /var/lib/etcd-test --runs 3
 //
 // The recipe is fio --rw=write --ioengine=sync --fdatasync=1 --size=22m
 // --bs=2300; each run gets a fresh sub-directory (so both lay out a new
@@ -10,31 +10,39 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/etcdisk/etcdisk/bench"
-	"github.com/etcdisk/etcdisk/scripts/internal/etcdiskbin"
-	"github.com/etcdisk/etcdisk/scripts/internal/fiorecipe"
+	"github.com/etcdisk/etcdisk/cmd/internal/comparison"
+	"github.com/etcdisk/etcdisk/cmd/internal/fiorecipe"
 )
 
 func main() {
 	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "fiocompare:", err)
+		fmt.Fprintln(os.Stderr, "fio-compare:", err)
 		os.Exit(2)
 	}
 }
+
+const usage = `Usage: fio-compare [flags]
+
+Runs fio's classic etcd recipe and etcdisk's fio workload on one directory,
+alternating, and prints the etcdisk/fio ratios of their median fdatasync
+p50 and p99.
+
+Examples:
+  go run ./cmd/fio-compare --dir /var/lib/etcd-test
+  go run ./cmd/fio-compare --dir /var/lib/etcd-test --runs 5 --etcdisk bin/etcdisk
+
+Flags:
+`
 
 type sample struct{ p50, p99, mean time.Duration }
 
@@ -43,8 +51,15 @@ func run() error {
 	runs := flag.Int("runs", 3, "alternating runs of each")
 	etcdisk := flag.String("etcdisk", "", "etcdisk binary (default: build ./cmd/etcdisk)")
 	settleFor := flag.Duration("settle", 3*time.Second, "sync and wait this long before each run")
+	flag.Usage = func() { fmt.Fprint(flag.CommandLine.Output(), usage); flag.PrintDefaults() }
 	flag.Parse()
-	bin, cleanup, err := etcdiskbin.Get(*etcdisk)
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (the directory is --dir)", flag.Arg(0))
+	}
+	if *runs < 1 {
+		return fmt.Errorf("--runs %d: at least one run", *runs)
+	}
+	bin, cleanup, err := comparison.Binary(*etcdisk)
 	if err != nil {
 		return err
 	}
@@ -57,7 +72,9 @@ func run() error {
 		var f, e sample
 		var err error
 		for _, first := range []bool{i%2 == 0, i%2 != 0} {
-			settle(*settleFor)
+			if err := comparison.Settle(context.Background(), *settleFor); err != nil {
+				return err
+			}
 			if first {
 				f, err = runFio(*dir)
 			} else {
@@ -114,7 +131,7 @@ func etcdiskArgs(dir string) []string {
 		"--ops", strconv.Itoa(fioWrites), "--output", "json", "--progress", "never"}
 }
 
-// etcdiskRun is what fiocompare reads of etcdisk's result.
+// etcdiskRun is what fio-compare reads of etcdisk's result.
 type etcdiskRun struct {
 	Config struct {
 		WarmupNs int64 `json:"warmup_ns"` // asked for
@@ -137,16 +154,12 @@ func (r etcdiskRun) likeFio() error {
 }
 
 func runEtcdisk(bin, dir string) (sample, error) {
-	cmd := exec.Command(bin, etcdiskArgs(dir)...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() != 2) {
-		return sample{}, fmt.Errorf("etcdisk: %v: %s", err, se.String())
+	out, _, err := comparison.Run(context.Background(), bin, etcdiskArgs(dir)...)
+	if err != nil {
+		return sample{}, err
 	}
 	var doc etcdiskRun
-	if err := json.Unmarshal(so.Bytes(), &doc); err != nil {
+	if err := json.Unmarshal(out, &doc); err != nil {
 		return sample{}, fmt.Errorf("cannot read etcdisk's JSON: %v", err)
 	}
 	if err := doc.likeFio(); err != nil {
@@ -154,11 +167,4 @@ func runEtcdisk(bin, dir string) (sample, error) {
 	}
 	m := doc.Metrics["wal_fdatasync"]
 	return sample{time.Duration(m.P50Ns), time.Duration(m.P99Ns), time.Duration(m.MeanNs)}, nil
-}
-
-// settle flushes dirty pages and waits, so one run's leftovers (writeback,
-// discards of the previous run's deleted file) do not land in the next.
-func settle(d time.Duration) {
-	unix.Sync()
-	time.Sleep(d)
 }
