@@ -17,6 +17,7 @@ import (
 type pendingProposals struct {
 	mu      sync.Mutex
 	flushed bool
+	atStop  int64 // proposals flush recorded as pending at the stop
 	ids     map[uint64]time.Duration // in flight: id -> scheduled arrival
 	nextID  uint64
 	// due, when set, hands over the arrivals due by the stop that were
@@ -49,6 +50,18 @@ func (p *pendingProposals) done(id uint64) bool {
 	return true
 }
 
+// withCount adds to c's facts how many proposals were still pending at
+// the stop: they are in proposal_commit's count, never answered.
+func (p *pendingProposals) withCount(c counts) counts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c.extra == nil {
+		c.extra = map[string]any{}
+	}
+	c.extra["proposals_pending_at_stop"] = p.atStop
+	return c
+}
+
 // setDue installs the hand-over of the arrivals never taken.
 func (p *pendingProposals) setDue(due func(stop time.Duration, record func(arrival time.Duration))) {
 	p.mu.Lock()
@@ -68,6 +81,7 @@ func (p *pendingProposals) flush(s *series, stop time.Duration) {
 	record := func(arrival time.Duration) {
 		if arrival <= stop {
 			s.record(stop - arrival)
+			p.atStop++
 		}
 	}
 	for _, a := range p.ids {

@@ -66,6 +66,12 @@ func TestProposalsPendingAtStopCounted(t *testing.T) {
 			if pc.MaxNs < int64(500*time.Millisecond) {
 				t.Fatalf("proposal_commit max %s: the stalled proposals are missing", time.Duration(pc.MaxNs))
 			}
+			// A hung disk holds most of the run's arrivals past the stop
+			// (a stall that ends in the grace answers them).
+			n, _ := res.Extra["proposals_pending_at_stop"].(int64)
+			if hung := tc.stall > cfg.Duration+hangGrace; hung && (n < want/2 || n > pc.Count) {
+				t.Fatalf("%v proposals pending at the stop of %d, want at least %d", res.Extra["proposals_pending_at_stop"], pc.Count, want/2)
+			}
 		})
 	}
 }

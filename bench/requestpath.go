@@ -95,4 +95,4 @@ func (p *requestPath) close() error {
 	return p.m.close()
 }
 
-func (p *requestPath) counts() counts { return p.m.counts() }
+func (p *requestPath) counts() counts { return p.h.pending.withCount(p.m.counts()) }

@@ -256,3 +256,5 @@ func (l *openLoop) durable(end time.Duration) {
 }
 
 func (l *openLoop) flushPending(stop time.Duration) { l.pending.flush(l.proposal, stop) }
+
+func (l *openLoop) counts() counts { return l.pending.withCount(l.walWriter.counts()) }
