@@ -17,7 +17,7 @@ import (
 type pendingProposals struct {
 	mu      sync.Mutex
 	flushed bool
-	atStop  int64 // proposals flush recorded as pending at the stop
+	atStop  int64                    // proposals flush recorded as pending at the stop
 	ids     map[uint64]time.Duration // in flight: id -> scheduled arrival
 	nextID  uint64
 	// due, when set, hands over the arrivals due by the stop that were
