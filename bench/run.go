@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/livesafe"
 	"github.com/etcdisk/etcdisk/bench/runfolder"
@@ -82,7 +84,7 @@ func checkDir(cfg Plan) error {
 	free, err := sysinfo.FreeBytes(cfg.Dir)
 	if err == nil && free < need {
 		return fmt.Errorf("%s has %s free, the run needs %s (WAL segments are %s each)",
-			cfg.Dir, humanBytes(free), humanBytes(need), humanBytes(uint64(cfg.SegmentSize)))
+			cfg.Dir, humanize.IBytes(free), humanize.IBytes(need), humanize.IBytes(uint64(cfg.SegmentSize)))
 	}
 	if err := checkWritable(cfg.Dir); err != nil {
 		return err
@@ -115,19 +117,6 @@ func requiredSpace(cfg Plan) uint64 {
 		return FioFileSize + 16<<20
 	}
 	return uint64(4*cfg.SegmentSize) + 64<<20
-}
-
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // echoConfig is the plan as the report records it: the specs as their

@@ -1,8 +1,8 @@
-// Package prometheus holds etcdisk's Prometheus alerting rules
-// (etcdisk-alerts.yaml) and, with ../grafana/etcdisk-dashboard.json, the
-// test that every PromQL expression in them reads only series etcdisk's
-// export produces, with labels those series carry.
-package prometheus
+package report_test
+
+// The monitoring files shipped in scripts/ (Prometheus alerting rules and
+// the Grafana dashboard) may read only series the Prometheus export
+// produces, with labels those series carry.
 
 import (
 	"bytes"
@@ -21,12 +21,15 @@ import (
 	"github.com/etcdisk/etcdisk/report"
 )
 
+// alertRules is the alerting rules file the README points to.
+var alertRules = filepath.Join("..", "scripts", "prometheus", "etcdisk-alerts.yaml")
+
 // exportSeries returns the series names the Prometheus export of the
 // sample results produces, each with the label names it carries (the
 // scrape adds job and instance).
 func exportSeries(t *testing.T) map[string]map[string]bool {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("..", "..", "testdata", "results", "*.json"))
+	paths, err := filepath.Glob(filepath.Join("..", "testdata", "results", "*.json"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no sample results: %v", err)
 	}
@@ -87,7 +90,7 @@ type ruleFile struct {
 // summary, and its expression reads only exported series.
 func TestAlertRules(t *testing.T) {
 	series := exportSeries(t)
-	data, err := os.ReadFile("etcdisk-alerts.yaml")
+	data, err := os.ReadFile(alertRules)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +128,7 @@ func TestAlertRules(t *testing.T) {
 // panels and variables reads only exported series.
 func TestDashboard(t *testing.T) {
 	series := exportSeries(t)
-	data, err := os.ReadFile(filepath.Join("..", "grafana", "etcdisk-dashboard.json"))
+	data, err := os.ReadFile(filepath.Join("..", "scripts", "grafana", "etcdisk-dashboard.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,10 +239,10 @@ func TestPromtool(t *testing.T) {
 	if err != nil {
 		t.Skip("promtool is not installed (Debian: apt-get install prometheus)")
 	}
-	if out, err := exec.Command(promtool, "check", "rules", "etcdisk-alerts.yaml").CombinedOutput(); err != nil {
+	if out, err := exec.Command(promtool, "check", "rules", alertRules).CombinedOutput(); err != nil {
 		t.Errorf("promtool check rules: %v\n%s", err, out)
 	}
-	paths, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "results", "*.json"))
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "results", "*.json"))
 	for _, p := range paths {
 		r, err := report.ReadFile(p)
 		if err != nil {

@@ -1,4 +1,4 @@
-package prometheus
+package report_test
 
 import (
 	"fmt"
