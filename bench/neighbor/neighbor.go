@@ -389,7 +389,7 @@ type worker struct {
 	// offset_increment do. NB: one stream shared by N workers is another
 	// load altogether: its in-flight neighbouring blocks merge into huge
 	// requests that an elevator serves in sector order, starving every
-	// other writer (etcd's WAL fdatasyncs took ~1 s here instead of ~5 ms).
+	// other writer, etcd's WAL fdatasyncs among them.
 	base, span, seq int64
 }
 
