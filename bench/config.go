@@ -48,7 +48,10 @@ func (o Opt[T]) Or(def T) T {
 	return def
 }
 
-// Defaults that come from etcd (see etcd-io-pattern.md).
+// Defaults that come from etcd: the p99 targets its documentation gives for
+// etcd_disk_wal_fsync_duration_seconds and
+// etcd_disk_backend_commit_duration_seconds, its default heartbeat interval
+// (server/embed/config.go, TickMs), and the fio recipe etcd users quote.
 const (
 	// DefaultP99Target is etcd's WAL fsync p99 target.
 	DefaultP99Target = 10 * time.Millisecond

@@ -33,15 +33,14 @@ import (
 // Why: on a small machine the disk is not the only thing etcd's fdatasync
 // waits for. A fdatasync's latency, as etcd measures it, ends when its
 // goroutine runs again; while etcd's gRPC, raft and apply work keeps the
-// CPUs busy, that wakeup waits, in the kernel scheduler and for a Go P. At
-// 1000 puts/s on a 2-CPU VM a real etcd (with an in-process client) kept
-// 0.78-0.86 CPUs busy where the bare model kept 0.24 (scripts/fidelity.sh,
-// CPUs column), and its fdatasync mean read 1.3-1.7x the bare model's on the
-// same disk in earlier runs of that script. With the front end and raft
-// the model keeps 0.78 CPUs busy (etcd 0.85 in the same invocation). The
-// front end makes the model spend that CPU the way etcd does (socket writes
-// and reads, HTTP/2 framing, protobuf, raft, goroutine hand-offs), so the
-// effect scales with the machine rather than with a constant tuned on one.
+// CPUs busy, that wakeup waits, in the kernel scheduler and for a Go P. A
+// bare WAL loop spends a fraction of the CPU etcd spends at the same rate,
+// so it would read fdatasyncs faster than etcd does on the same disk
+// (scripts/fidelity.sh compares the two, CPUs column; the README's
+// "Comparing with fio, and with a real etcd" has its numbers). The front end
+// makes the model spend that CPU the way etcd does (socket writes and reads,
+// HTTP/2 framing, protobuf, raft, goroutine hand-offs), so the effect scales
+// with the machine rather than with a constant tuned on one.
 //
 // Not modelled: TLS (a Kubernetes API server talks to etcd over TLS, which
 // costs more CPU still), auth, mvcc's in-memory index, watchers.

@@ -35,8 +35,8 @@ func TestParseValueSize(t *testing.T) {
 	}
 }
 
-// TestRequestSizeArithmetic checks the size rules of etcd-io-pattern.md
-// section 1 against real encodings of etcd's own request types: a
+// TestRequestSizeArithmetic checks the size rules requestTable.value relies
+// on against real encodings of etcd's own request types: a
 // Kubernetes update (Txn) is about value + 3 x key + 45 bytes, a plain Put
 // value + key + ~20.
 func TestRequestSizeArithmetic(t *testing.T) {

@@ -48,8 +48,9 @@ func (t *requestTable) entryData(i int) []byte {
 }
 
 // value is proposal i's value: drawn from the value-size model, or, for a
-// fixed entry size, what the request wraps (etcd-io-pattern.md: value + 3 x
-// key + 45).
+// fixed entry size, what the request wraps: a Txn's entry is value + 3 x
+// key + 45 bytes (TestRequestSizeArithmetic holds that against RequestSize,
+// which marshals etcd's own types).
 func (t *requestTable) value(i int) []byte {
 	if t.valueSizes != nil {
 		return t.data[:t.valueSizes[i%len(t.valueSizes)]]

@@ -226,7 +226,7 @@ func differences(base, cur *Result) []Difference {
 	add("batch", strconv.Itoa(bc.Batch), strconv.Itoa(cc.Batch))
 	add("backend", strconv.FormatBool(bc.Backend), strconv.FormatBool(cc.Backend))
 	add("direct", strconv.FormatBool(bc.Direct), strconv.FormatBool(cc.Direct))
-	add("neighbors", strings.Join(bc.Neighbors, " "), strings.Join(cc.Neighbors, " "))
+	add("neighbours", strings.Join(bc.Neighbors, " "), strings.Join(cc.Neighbors, " "))
 	add("scenario", bc.Scenario, cc.Scenario)
 	add("measured duration", fd(base.DurationNs), fd(cur.DurationNs))
 	return d

@@ -111,3 +111,20 @@ func TestCompareDifferences(t *testing.T) {
 		t.Errorf("an allowance of 1 must be kept: %g", c.MaxRegression)
 	}
 }
+
+// TestCompareDifferencesSpelling: the compare table's row labels are prose,
+// so they spell "neighbours" as the rest of the report does (the JSON keys
+// of the result keep "neighbors").
+func TestCompareDifferencesSpelling(t *testing.T) {
+	base, cur := loadFixture(t, "nvme-pass.json"), loadFixture(t, "nvme-pass.json")
+	cur.Config.Neighbors = []string{"seqwrite,bs=1MiB"}
+	for _, d := range Compare(base, cur, 0).Differences {
+		if d.Current == "seqwrite,bs=1MiB" {
+			if d.Field != "neighbours" {
+				t.Errorf("neighbour difference labelled %q, want \"neighbours\"", d.Field)
+			}
+			return
+		}
+	}
+	t.Error("no difference for the neighbours")
+}

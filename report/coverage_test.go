@@ -172,7 +172,7 @@ func (row coverageRow) describe() string {
 
 func coverageTable(rows []coverageRow) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| generator | true p99 | runs | coverage i.i.d. | coverage burst-aware | decided | blocks | width new/old | wrong FAIL old/new (target +10%%) | wrong PASS old/new (target -10%%) | PASS (target +10%%) |\n")
+	fmt.Fprintf(&b, "| generator | true p99 | runs | coverage i.i.d. | coverage burst-aware | decided | blocks | width burst-aware/i.i.d. | wrong FAIL i.i.d./burst-aware (target +10%%) | wrong PASS i.i.d./burst-aware (target -10%%) | PASS (target +10%%) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %.2f ms | %d | %.1f%% | %.1f%% | %.1f%% | %.0f | %.2f | %.1f%% / %.1f%% | %.1f%% / %.1f%% | %.1f%% |\n",

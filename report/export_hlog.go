@@ -81,8 +81,8 @@ func WriteHlog(w io.Writer, r *Result) error {
 			// prints (same format, same arithmetic; a test holds them equal),
 			// but with the saved payload, which is already the V2 compressed
 			// base64 encoding the log carries. Decoding and re-encoding it
-			// through the library costs ~1 ms and ~1 MB per interval: minutes
-			// for a day-long run.
+			// through the library would cost a histogram's work and memory
+			// per interval, which adds up to minutes for a day-long run.
 			startSec := (float64(startIv) - float64(baseMs)) / 1000.0
 			endSec := (float64(endIv) - float64(baseMs)) / 1000.0
 			fmt.Fprintf(bw, "Tag=%s,%f,%f,%f,%s\n", promSanitize(name), startSec, endSec-startSec,

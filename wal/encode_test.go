@@ -170,8 +170,8 @@ func TestRecordsMatchProtoMarshal(t *testing.T) {
 }
 
 // TestSizeArithmetic checks the exported frame arithmetic against the
-// encoder, and the facts of the I/O pattern document (N=100 -> 128-byte
-// frame, N=2300 -> 2328-byte frame).
+// encoder, and two frame sizes etcd's own encoder writes
+// (server/storage/wal/encoder.go: N=100 -> 128-byte frame, N=2300 -> 2328).
 func TestSizeArithmetic(t *testing.T) {
 	if got := FrameSize(EntryRecordSize(100, 1, 1)); got != 128 {
 		t.Fatalf("100-byte entry frame = %d, want 128", got)

@@ -136,7 +136,7 @@ func Start(ctx context.Context, spec Spec, opt Options) (*Neighbor, error) {
 // prepare does everything Start does but start the workers.
 func prepare(ctx context.Context, spec Spec, opt Options) (*Neighbor, error) {
 	if err := spec.Validate(); err != nil {
-		return nil, fmt.Errorf("neighbor %s: %w", spec, err)
+		return nil, fmt.Errorf("neighbour %s: %w", spec, err)
 	}
 	n := &Neighbor{spec: spec, opt: opt, fs: opt.FS}
 	if n.fs == nil {
@@ -147,7 +147,7 @@ func prepare(ctx context.Context, spec Spec, opt Options) (*Neighbor, error) {
 	}
 	if err := n.setup(); err != nil {
 		n.release()
-		return nil, fmt.Errorf("neighbor %s: %w", n.spec.Kind, err)
+		return nil, fmt.Errorf("neighbour %s: %w", n.spec.Kind, err)
 	}
 	n.sched = schedule{start: spec.Start, on: spec.On, off: spec.Off}
 	switch {
@@ -196,14 +196,14 @@ func (n *Neighbor) open() error {
 				}
 			}
 			if err := check(s.Device); err != nil {
-				return fmt.Errorf("neighbor %s: %w", s.Kind, err)
+				return fmt.Errorf("neighbour %s: %w", s.Kind, err)
 			}
 		} else {
 			flag = flag&^os.O_RDWR | os.O_RDONLY
 		}
 		f, err := n.fs.OpenFile(s.Device, flag, 0)
 		if err != nil {
-			return fmt.Errorf("neighbor %s: %w", s.Kind, err)
+			return fmt.Errorf("neighbour %s: %w", s.Kind, err)
 		}
 		n.f = f
 		return nil
@@ -213,7 +213,7 @@ func (n *Neighbor) open() error {
 		dir = n.opt.Dir
 	}
 	if dir == "" {
-		return fmt.Errorf("neighbor %s: no directory (set dir= or a run directory)", s.Kind)
+		return fmt.Errorf("neighbour %s: no directory (set dir= or a run directory)", s.Kind)
 	}
 	name := n.opt.Name
 	if name == "" {
@@ -225,9 +225,9 @@ func (n *Neighbor) open() error {
 	f, err := n.fs.OpenFile(n.path, flag|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("neighbor %s: %s exists (left by an interrupted run? remove it): %w", s.Kind, n.path, err)
+			return fmt.Errorf("neighbour %s: %s exists (left by an interrupted run? remove it): %w", s.Kind, n.path, err)
 		}
-		return fmt.Errorf("neighbor %s: %w", s.Kind, err)
+		return fmt.Errorf("neighbour %s: %w", s.Kind, err)
 	}
 	n.f, n.created = f, true
 	return nil
@@ -389,7 +389,7 @@ type worker struct {
 	// offset_increment do. NB: one stream shared by N workers is another
 	// load altogether: its in-flight neighbouring blocks merge into huge
 	// requests that an elevator serves in sector order, starving every
-	// other writer (etcd's WAL fdatasyncs took ~1 s here instead of ~5 ms).
+	// other writer, etcd's WAL fdatasyncs among them.
 	base, span, seq int64
 }
 
@@ -550,7 +550,7 @@ func (n *Neighbor) Stop() error {
 		err := n.firstErr
 		n.mu.Unlock()
 		if err != nil {
-			err = fmt.Errorf("neighbor %s: %w", n.spec.Kind, err)
+			err = fmt.Errorf("neighbour %s: %w", n.spec.Kind, err)
 		}
 		if rerr := n.release(); err == nil {
 			err = rerr
@@ -586,7 +586,7 @@ func (n *Neighbor) release() error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("neighbor %s: cleanup: %w", n.spec.Kind, err)
+		return fmt.Errorf("neighbour %s: cleanup: %w", n.spec.Kind, err)
 	}
 	return nil
 }

@@ -59,8 +59,10 @@ func TestRefusesExistingFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := Parse("seqwrite,size=8MiB")
-	if _, err := Start(context.Background(), s, Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "exists") {
-		t.Fatalf("Start = %v, want an 'exists' error", err)
+	// The error names the neighbour in the report's spelling.
+	if _, err := Start(context.Background(), s, Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "exists") ||
+		!strings.HasPrefix(err.Error(), "neighbour seqwrite: ") {
+		t.Fatalf("Start = %v, want a 'neighbour seqwrite: ... exists' error", err)
 	}
 	if b, _ := os.ReadFile(p); string(b) != "user data" {
 		t.Error("an existing file was touched")

@@ -132,7 +132,7 @@ func Parse(spec string) (Spec, error) {
 		err = s.Validate()
 	}
 	if err != nil {
-		return Spec{}, fmt.Errorf("neighbor spec %q: %w", spec, err)
+		return Spec{}, fmt.Errorf("neighbour spec %q: %w", spec, err)
 	}
 	return s, nil
 }

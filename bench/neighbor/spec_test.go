@@ -137,7 +137,7 @@ func TestParseErrors(t *testing.T) {
 		if !strings.Contains(msg, tt.want) {
 			t.Errorf("Parse(%q) error %q, want it to contain %q", tt.in, msg, tt.want)
 		}
-		if !strings.HasPrefix(msg, "neighbor spec ") || strings.Count(msg, "\n") > 0 {
+		if !strings.HasPrefix(msg, "neighbour spec ") || strings.Count(msg, "\n") > 0 {
 			t.Errorf("Parse(%q) error %q is not one line naming the spec", tt.in, msg)
 		}
 	}

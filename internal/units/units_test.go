@@ -26,7 +26,7 @@ func TestParseSize(t *testing.T) {
 		{"64MiB", 64 << 20, false},
 		{" 1 KiB ", 1024, false},
 		{"1.5GiB", 3 << 29, false},
-		// SI: powers of 1000 (fio's default reads these as 1024: see the doc).
+		// SI: powers of 1000 (fio's default reads these as 1024: see the package comment).
 		{"4KB", 4000, false},
 		{"4kB", 4000, false},
 		{"4kb", 4000, false},

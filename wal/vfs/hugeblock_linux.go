@@ -19,7 +19,7 @@ const HugePageSize = 2 << 20
 // Why: an O_DIRECT write goes to the device straight from the user's pages.
 // A buffer of ordinary 4 KiB pages is physically scattered, so a 1 MiB write
 // becomes up to 256 scatter-gather segments (more than a queue with
-// max_segments 254, as virtio-blk has on our test VM, takes: two requests);
+// max_segments 254, as a virtio-blk disk can have, takes: two requests);
 // a buffer inside one huge page is one segment and one request. Where the
 // device pays per segment, as a VM's virtual disk does, large direct writes
 // from huge-page buffers are faster: scripts/neighbor-vs-fio.sh with
