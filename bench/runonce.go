@@ -59,8 +59,8 @@ type collected struct {
 // setUp opens the run's target and recorder, starts live-safe's watcher
 // (the load's gate), sets up the load and starts the neighbours. On error
 // it undoes what it did.
-func setUp(ctx context.Context, cfg Plan) (r *runner, err error) {
-	r = &runner{cfg: cfg, log: logOf(cfg), cleanupGrace: 10 * time.Second}
+func setUp(ctx context.Context, cfg Plan) (_ *runner, err error) {
+	r := &runner{cfg: cfg, log: logOf(cfg), cleanupGrace: 10 * time.Second}
 	fsys := cfg.FS
 	if fsys == nil {
 		fsys = vfs.Default
