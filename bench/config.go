@@ -1,10 +1,14 @@
-// Package bench runs etcdisk's workloads against a disk and measures them:
-// the etcd-faithful WAL workload (through package wal), fio's classic recipe
-// for side-by-side comparison, pacing and raft-like batching, histograms,
-// the per-second interval series and the stall watchdog.
+// Package bench is etcdisk's engine: it runs the loads against a disk and
+// measures them. A caller's Config (what was asked) becomes, once, a Plan
+// (plan.go: every mode-dependent decision); Run drives the Plan's phases
+// (run.go, phases.go, ratelimit.go), each a run of one load behind the
+// workload interface (workload.go): etcd's WAL in a closed or open loop
+// (walload.go), etcd's request path (requestpath.go, frontend.go,
+// raftloop.go) or fio's recipe (fioload.go), with the recorder's
+// histograms, per-second series and stall watchdog (recorder.go), and
+// returns a *report.Result.
 //
-// bench owns no mutable globals: everything a run needs is in Config,
-// which NewPlan resolves once into a Plan, and Run returns a *report.Result that package report renders.
+// bench owns no mutable globals: everything a run needs is in its Plan.
 package bench
 
 import (
