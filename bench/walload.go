@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +29,15 @@ type walWriter struct {
 	// etcd's apply loop does, so a slow bbolt commit never delays a Save.
 	applyc  chan applyJob
 	applyWG sync.WaitGroup
+	// closing ends the apply loop. applyc is never closed: after a hung
+	// disk the run's Save may still return, and send, once the load has
+	// been closed.
+	closing chan struct{}
 }
+
+// errLoadClosed is what a Save that returns after the load was closed
+// ends with (the run has already reported the disk as hung).
+var errLoadClosed = errors.New("bench: the load was closed while a Save was in flight")
 
 // applyJob is a run of consecutive entries to apply to the backend: the
 // table entries [first, first+n).
@@ -51,6 +60,7 @@ func newWALWriter(cfg Plan, env loadEnv) (*walWriter, error) {
 	}
 	if m.apply.on() {
 		w.applyc = make(chan applyJob, 1024)
+		w.closing = make(chan struct{})
 		w.applyWG.Add(1)
 		go w.applyLoop()
 	}
@@ -79,25 +89,46 @@ func (w *walWriter) save(n int) error {
 		}
 		// NB: blocks when the apply loop is 1024 Saves behind, as etcd
 		// stops taking proposals when applying falls too far behind.
-		w.applyc <- applyJob{first: first, n: n}
+		select {
+		case w.applyc <- applyJob{first: first, n: n}:
+		case <-w.closing:
+			return errLoadClosed
+		}
 	}
 	return nil
 }
 
-// applyLoop puts every committed entry's key and value into the backend;
-// after the first error it only drains.
+// applyLoop puts every committed entry's key and value into the backend
+// until the load closes, then applies what is still queued; after the
+// first error it only drains.
 func (w *walWriter) applyLoop() {
 	defer w.applyWG.Done()
 	key := w.table.newKey()
-	for job := range w.applyc {
-		if w.apply.failed() != nil {
-			continue
-		}
-		for i := job.first; i < job.first+job.n; i++ {
-			if err := w.apply.put(w.table.key(key, i), w.table.value(i)); err != nil {
-				w.apply.fail(err)
-				break
+	for {
+		select {
+		case job := <-w.applyc:
+			w.applyJob(key, job)
+		case <-w.closing:
+			for {
+				select {
+				case job := <-w.applyc:
+					w.applyJob(key, job)
+				default:
+					return
+				}
 			}
+		}
+	}
+}
+
+func (w *walWriter) applyJob(key []byte, job applyJob) {
+	if w.apply.failed() != nil {
+		return
+	}
+	for i := job.first; i < job.first+job.n; i++ {
+		if err := w.apply.put(w.table.key(key, i), w.table.value(i)); err != nil {
+			w.apply.fail(err)
+			return
 		}
 	}
 }
@@ -105,8 +136,8 @@ func (w *walWriter) applyLoop() {
 // close lets the apply loop finish what was committed, then closes the
 // member's files.
 func (w *walWriter) close() error {
-	if w.applyc != nil {
-		close(w.applyc)
+	if w.closing != nil {
+		close(w.closing)
 		w.applyWG.Wait()
 	}
 	return w.member.close()
