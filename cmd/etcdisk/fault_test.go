@@ -143,9 +143,11 @@ func TestFUSEEvery50thFsyncDelayedFails(t *testing.T) {
 }
 
 // Every 500th fsync delayed by 20 ms is 0.2% of them: below the p99, so the
-// verdict is PASS, but the p99.9 (rank 0.999 n, inside the top 0.2%) shows
-// the delay.
-func TestFUSEEvery500thFsyncDelayedPasses(t *testing.T) {
+// verdict is never FAIL, but the p99.9 (rank 0.999 n, inside the top 0.2%)
+// shows the delay. It is PASS on a quiet machine; on a busy one the mount's
+// own p99 varies from second to second, and the burst-aware interval may
+// then reach the delayed samples and say INCONCLUSIVE, which is honest.
+func TestFUSEEvery500thFsyncDelayedDoesNotFail(t *testing.T) {
 	const delay = 20 * time.Millisecond
 	backing := t.TempDir()
 	m := fusetest.Mount(t, backing, fusetest.Options{DelayEvery: 500, Delay: delay})
@@ -157,8 +159,13 @@ func TestFUSEEvery500thFsyncDelayedPasses(t *testing.T) {
 	t.Logf("wal_fdatasync count %d p50 %s p99 %s p99.9 %s max %s; %d delayed",
 		fd.Count, time.Duration(fd.P50Ns), time.Duration(fd.P99Ns), time.Duration(fd.P999Ns), time.Duration(fd.MaxNs),
 		m.Counts().Delayed)
-	if r.code != 0 || res.Verdict != "pass" {
-		t.Fatalf("exit %d verdict %q, want 0 and pass (p99 %s); stderr:\n%s", r.code, res.Verdict, time.Duration(fd.P99Ns), r.stderr)
+	switch {
+	case r.code == 0 && res.Verdict == "pass":
+	case r.code == 3 && res.Verdict == "inconclusive" && fd.P99Ns < int64(10*time.Millisecond):
+		t.Logf("inconclusive: the mount's own p99 varied between seconds (stderr:\n%s)", r.stderr)
+	default:
+		t.Fatalf("exit %d verdict %q, want 0 and pass (or 3 and inconclusive, with p99 under 10 ms; p99 %s); stderr:\n%s",
+			r.code, res.Verdict, time.Duration(fd.P99Ns), r.stderr)
 	}
 	if fd.P999Ns < int64(delay) {
 		t.Fatalf("p99.9 %s does not show the %s delay", time.Duration(fd.P999Ns), delay)
