@@ -189,7 +189,10 @@ func (f *frontend) propose(ctx context.Context, r *pb.InternalRaftRequest) error
 func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 	h := f.h
 	epoch := h.epoch
-	b := pace.NewBatcher(h.schedule, 1)
+	// NB: the first request arrives when the client starts: the set-up
+	// before it (the WAL, raft's election, the connections) is nobody's
+	// wait.
+	b := pace.NewBatcher(pace.After(time.Since(epoch), h.schedule), 1)
 	idle := f.idleClients()
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,6 +72,31 @@ func TestProposalsPendingAtStopCounted(t *testing.T) {
 			n, _ := res.Extra["proposals_pending_at_stop"].(int64)
 			if hung := tc.stall > cfg.Duration+hangGrace; hung && (n < want/2 || n > pc.Count) {
 				t.Fatalf("%v proposals pending at the stop of %d, want at least %d", res.Extra["proposals_pending_at_stop"], pc.Count, want/2)
+			}
+		})
+	}
+}
+
+// A slow set-up (here the WAL's first fdatasync, before the load starts) is
+// no proposal's wait: with no warm-up, the first proposal arrives when the
+// load starts, not when the run's clock did.
+func TestSetUpIsNoProposalsWait(t *testing.T) {
+	for _, grpc := range []bool{false, true} {
+		t.Run(fmt.Sprintf("grpc=%v", grpc), func(t *testing.T) {
+			const setUp = 400 * time.Millisecond
+			cfg := testConfig(t)
+			cfg.Ops = 0
+			cfg.Duration = time.Second
+			cfg.Rate = 200
+			cfg.GRPC = Given(grpc)
+			cfg.FS = errorfs.Wrap(vfs.Default, stallAt(t, 1, setUp))
+			res, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc := res.Metrics[report.MetricProposalCommit]
+			if pc == nil || pc.MaxNs >= int64(setUp) {
+				t.Fatalf("proposal_commit %+v: the set-up's %s counted as the first proposals' wait", pc, setUp)
 			}
 		})
 	}

@@ -188,7 +188,9 @@ type openLoop struct {
 	batch    int   // entries per proposal
 	ops      int64 // proposals of the measured phase; 0: no limit
 	gate     pace.Gate
-	batcher  *pace.Batcher
+	schedule pace.Schedule
+	perSave  int           // proposals per Save at most
+	batcher  *pace.Batcher // the schedule from the load's start (run)
 	epoch    time.Time
 	proposal *series
 	pending  *pendingProposals // proposals not durable yet
@@ -208,7 +210,8 @@ func newOpenLoop(cfg Plan, env loadEnv) (*openLoop, error) {
 		batch:     cfg.Batch,
 		ops:       cfg.Ops,
 		gate:      env.gate,
-		batcher:   pace.NewBatcher(pace.NewSchedule(cfg.Arrivals, cfg.Rate, cfg.Seed), perSave),
+		schedule:  pace.NewSchedule(cfg.Arrivals, cfg.Rate, cfg.Seed),
+		perSave:   perSave,
 		epoch:     env.rec.epoch,
 		proposal:  env.rec.metric(report.MetricProposalCommit, false),
 		pending:   newPendingProposals(),
@@ -219,6 +222,9 @@ func newOpenLoop(cfg Plan, env loadEnv) (*openLoop, error) {
 func (l *openLoop) done() bool { return l.ops > 0 && l.proposal.count() >= l.ops }
 
 func (l *openLoop) run(ctx context.Context, stop *atomic.Bool) error {
+	// NB: the first proposal arrives when the load starts: the set-up
+	// before it (the WAL's first segment, the backend) is nobody's wait.
+	l.batcher = pace.NewBatcher(pace.After(time.Since(l.epoch), l.schedule), l.perSave)
 	b, p := l.batcher, l.pending
 	p.setDue(func(stop time.Duration, record func(time.Duration)) {
 		if l.inSave {

@@ -84,6 +84,17 @@ func (p *poisson) Next() time.Duration {
 	return d
 }
 
+// After delays every arrival of s by d: the schedule of a load that starts
+// d after the epoch its arrivals are offsets from.
+func After(d time.Duration, s Schedule) Schedule { return shifted{s, d} }
+
+type shifted struct {
+	s Schedule
+	d time.Duration
+}
+
+func (s shifted) Next() time.Duration { return s.s.Next() + s.d }
+
 // Batcher turns a schedule into raft-like batches: every proposal that has
 // arrived by the time the loop is ready goes into the next Save, as raft
 // puts every proposal that arrived during an fdatasync into the next Ready.
