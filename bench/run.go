@@ -14,8 +14,8 @@ import (
 
 	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/livesafe"
-	"github.com/etcdisk/etcdisk/bench/runfolder"
 	"github.com/etcdisk/etcdisk/bench/sysinfo"
+	"github.com/etcdisk/etcdisk/internal/runfolder"
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal"
 	"github.com/etcdisk/etcdisk/wal/vfs/blockdev"
