@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -159,26 +158,12 @@ func echoConfig(p Plan) report.Config {
 // openDevice checks a raw device with the data guard and opens it. The
 // guard's refusal is one line that says what was found.
 func openDevice(cfg Plan, log io.Writer) (*blockdev.Device, error) {
-	if err := checkDevice(cfg.Device, cfg.DestroyData, log); err != nil {
+	if err := (guard.Gate{DestroyData: cfg.DestroyData, Log: log}).Check(cfg.Device); err != nil {
 		return nil, err
 	}
 	// A WAL keeping K segments needs K+3 regions: the tail, the pre-made
 	// next one, and the ones cut between two purges.
 	return blockdev.Open(cfg.Device, blockdev.Options{MinRegions: wal.DefaultKeepSegments + 3})
-}
-
-// checkDevice runs the data guard on a device the run writes (--device or
-// a neighbour's device=), with the --destroy-data value that names it, and
-// says so when it overwrites data as asked.
-func checkDevice(dev string, destroyData []string, log io.Writer) error {
-	f, err := guard.Check(dev, guard.Consent(dev, destroyData))
-	if err != nil {
-		return err
-	}
-	if f.HasData() {
-		fmt.Fprintf(log, "etcdisk: overwriting %s as asked (--destroy-data): %s\n", dev, strings.Join(f.Lines(), "; "))
-	}
-	return nil
 }
 
 // startLiveSafe watches a live member's metrics (live-safe mode).

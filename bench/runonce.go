@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/livesafe"
 	"github.com/etcdisk/etcdisk/bench/neighbor"
 	"github.com/etcdisk/etcdisk/report"
@@ -115,7 +116,7 @@ func (r *runner) startNeighbors(ctx context.Context, fsys vfs.FS) error {
 	cfg := r.cfg
 	r.specs = cfg.Neighbors
 	r.nset = declareNeighbors(r.specs, r.rec)
-	r.nset.check = func(dev string) error { return checkDevice(dev, cfg.DestroyData, r.log) }
+	r.nset.guard = guard.Gate{DestroyData: cfg.DestroyData, Log: r.log}
 	if w := r.nset.workers(); w > 0 {
 		// NB: neighbour workers share the Go scheduler with the WAL
 		// goroutine; with a P for each of them, the WAL never waits for a
