@@ -142,7 +142,7 @@ func (p Plan) checkPhases() error {
 		return fmt.Errorf("choose --compare-solo or --find-limit, not both")
 	case p.FindLimit && n > 1:
 		return fmt.Errorf("--find-limit steps one neighbour's rate; got %d neighbours", n)
-	case p.FindLimit && n == 0 && p.Rate == 0:
+	case p.FindLimit && n == 0 && p.Mode == ModeClosedLoop:
 		return fmt.Errorf("--find-limit without a neighbour steps the proposal rate: it needs the wal workload's open loop, not --rate max")
 	case p.FindLimit && p.Duration == 0:
 		return fmt.Errorf("--find-limit needs a --duration for each step")
