@@ -1,8 +1,9 @@
 // Package bench is etcdisk's engine: it runs the loads against a disk and
 // measures them. A caller's Config (what was asked) becomes, once, a Plan
-// (plan.go: every mode-dependent decision); Run drives the Plan's phases
-// (run.go, phases.go, ratelimit.go), each a run of one load behind the
-// workload interface (workload.go): etcd's WAL in a closed or open loop
+// (plan.go, plancheck.go: every mode-dependent decision, checked); Run
+// drives the Plan's phases (run.go, phases.go, ratelimit.go), each a run
+// of one load (runonce.go, target.go) behind the workload interface
+// (workload.go): etcd's WAL in a closed or open loop
 // (walload.go), etcd's request path (requestpath.go, frontend.go,
 // raftloop.go) or fio's recipe (fioload.go), with the recorder's
 // histograms, per-second series and stall watchdog (recorder.go), and

@@ -76,6 +76,21 @@ type frontend struct {
 	err atomic.Pointer[error]
 }
 
+// pathHandles are what the request path works with, and all it works
+// with: the front end and the raft loop reach nothing else of the run.
+type pathHandles struct {
+	saver    *walSaver         // raft's loop saves here
+	apply    *applier          // raft's apply loop applies here
+	table    *requestTable     // the requests the client sends
+	proposal *series           // proposal_commit: scheduled arrival to reply
+	pending  *pendingProposals // requests arrived and not answered yet
+	schedule pace.Schedule     // the client's arrivals
+	epoch    time.Time         // arrivals are offsets from it
+	gate     pace.Gate         // live-safe: no arrivals while paused
+	clients  int               // Plan.Clients
+	request  Request           // RequestPut or RequestTxn
+}
+
 // newFrontend starts the raft node and the server on a free loopback port,
 // and connects the client.
 func newFrontend(h pathHandles) (*frontend, error) {

@@ -18,7 +18,7 @@ type neighborSet struct {
 	names  []string
 	specs  []neighbor.Spec
 	series []*series
-	check  func(dev string) error // the data guard for a device= target
+	guard  neighbor.Guard // the data guard for a device= target
 	dirs   neighborFolders
 	// started is when the first neighbour started.
 	started time.Time
@@ -66,7 +66,7 @@ func (s *neighborSet) start(ctx context.Context, fs vfs.FS, dir string, cfg Plan
 			Observe: sr.record,
 			// A neighbour's device gets the run's data guard, with the
 			// --destroy-data value that names it.
-			CheckDevice: s.check,
+			Guard: s.guard,
 		})
 		if err != nil {
 			s.stop()

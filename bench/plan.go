@@ -3,7 +3,6 @@ package bench
 import (
 	"errors"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/etcdisk/etcdisk/bench/neighbor"
@@ -73,31 +72,6 @@ type Plan struct {
 	Log      io.Writer
 	Progress func(Progress)
 	Version  string
-}
-
-// NewPlan resolves cfg into the run it asks for, or says in one line why
-// that run cannot work.
-func NewPlan(cfg Config) (Plan, error) {
-	if err := checkAsked(cfg); err != nil {
-		return Plan{}, err
-	}
-	p := basePlan(cfg)
-	if err := p.resolveLoad(cfg); err != nil {
-		return Plan{}, err
-	}
-	if err := p.resolveMode(cfg); err != nil {
-		return Plan{}, err
-	}
-	p.resolveStop(cfg)
-	if cfg.Scenario != nil {
-		p.Neighbors = append(slices.Clone(cfg.Scenario.Specs), cfg.Neighbors...)
-	} else {
-		p.Neighbors = slices.Clone(cfg.Neighbors)
-	}
-	if err := p.check(); err != nil {
-		return Plan{}, err
-	}
-	return p, nil
 }
 
 // basePlan copies the settings whose default does not depend on the mode.

@@ -3,12 +3,42 @@ package bench
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/neighbor"
 	"github.com/etcdisk/etcdisk/bench/pace"
 	"github.com/etcdisk/etcdisk/wal/vfs/blockdev"
 )
+
+// NewPlan resolves cfg into the run it asks for, or says in one line why
+// that run cannot work.
+func NewPlan(cfg Config) (Plan, error) {
+	if err := checkAsked(cfg); err != nil {
+		return Plan{}, err
+	}
+	p := basePlan(cfg)
+	if err := p.resolveLoad(cfg); err != nil {
+		return Plan{}, err
+	}
+	if err := p.resolveMode(cfg); err != nil {
+		return Plan{}, err
+	}
+	p.resolveStop(cfg)
+	if cfg.Scenario != nil {
+		p.Neighbors = append(slices.Clone(cfg.Scenario.Specs), cfg.Neighbors...)
+	} else {
+		p.Neighbors = slices.Clone(cfg.Neighbors)
+	}
+	if err := p.check(); err != nil {
+		return Plan{}, err
+	}
+	return p, nil
+}
+
+// rateMax is the highest rate NewPlan accepts, and where the proposal-rate
+// search stops.
+const rateMax = 1e6
 
 // checkAsked refuses settings that are out of range whatever the mode.
 func checkAsked(c Config) error {
@@ -112,7 +142,7 @@ func (p Plan) checkPhases() error {
 		return fmt.Errorf("choose --compare-solo or --find-limit, not both")
 	case p.FindLimit && n > 1:
 		return fmt.Errorf("--find-limit steps one neighbour's rate; got %d neighbours", n)
-	case p.FindLimit && n == 0 && p.Rate == 0:
+	case p.FindLimit && n == 0 && p.Mode == ModeClosedLoop:
 		return fmt.Errorf("--find-limit without a neighbour steps the proposal rate: it needs the wal workload's open loop, not --rate max")
 	case p.FindLimit && p.Duration == 0:
 		return fmt.Errorf("--find-limit needs a --duration for each step")

@@ -9,14 +9,10 @@ import (
 	"github.com/etcdisk/etcdisk/report"
 )
 
-// Proposal-rate search bounds.
-const (
-	rateMax = 1e6 // the highest rate NewPlan accepts
-	// OutcomeNotSustained marks a step whose verdict passed while its
-	// proposals arrived at under report.SustainedShare of the rate asked:
-	// the request path could not carry the rate.
-	OutcomeNotSustained = "not-sustained"
-)
+// OutcomeNotSustained marks a step whose verdict passed while its
+// proposals arrived at under report.SustainedShare of the rate asked:
+// the request path could not carry the rate.
+const OutcomeNotSustained = "not-sustained"
 
 // runRateLimit is --find-limit without a neighbour: the disk's headroom.
 // It steps the proposal rate (with the load's clients and sizes) to find

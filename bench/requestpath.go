@@ -20,21 +20,6 @@ type requestPath struct {
 	ops int64 // answered requests of the measured phase; 0: no limit
 }
 
-// pathHandles are what the request path works with, and all it works
-// with: the front end and the raft loop reach nothing else of the run.
-type pathHandles struct {
-	saver    *walSaver         // raft's loop saves here
-	apply    *applier          // raft's apply loop applies here
-	table    *requestTable     // the requests the client sends
-	proposal *series           // proposal_commit: scheduled arrival to reply
-	pending  *pendingProposals // requests arrived and not answered yet
-	schedule pace.Schedule     // the client's arrivals
-	epoch    time.Time         // arrivals are offsets from it
-	gate     pace.Gate         // live-safe: no arrivals while paused
-	clients  int               // Plan.Clients
-	request  Request           // RequestPut or RequestTxn
-}
-
 func newRequestPath(cfg Plan, env loadEnv) (*requestPath, error) {
 	table := newRequestTable(cfg)
 	m, err := openMember(cfg, env)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/etcdisk/etcdisk/bench/runfolder"
+	"github.com/etcdisk/etcdisk/internal/runfolder"
 	"github.com/etcdisk/etcdisk/report"
 )
 

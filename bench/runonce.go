@@ -5,15 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
 
+	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/livesafe"
 	"github.com/etcdisk/etcdisk/bench/neighbor"
 	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal/vfs"
 )
+
+// ErrInterrupted is returned (with the partial result) when ctx was
+// cancelled before the run completed, e.g. by SIGINT.
+var ErrInterrupted = errors.New("interrupted")
 
 // runOnce is one run: set up, measure (warm-up and the measured phase),
 // stop and collect, judge.
@@ -115,7 +121,7 @@ func (r *runner) startNeighbors(ctx context.Context, fsys vfs.FS) error {
 	cfg := r.cfg
 	r.specs = cfg.Neighbors
 	r.nset = declareNeighbors(r.specs, r.rec)
-	r.nset.check = func(dev string) error { return checkDevice(dev, cfg.DestroyData, r.log) }
+	r.nset.guard = guard.Gate{DestroyData: cfg.DestroyData, Log: r.log}
 	if w := r.nset.workers(); w > 0 {
 		// NB: neighbour workers share the Go scheduler with the WAL
 		// goroutine; with a P for each of them, the WAL never waits for a
@@ -253,4 +259,81 @@ func (r *runner) result(res *report.Result, col collected, runErr error) (*repor
 		res.Pauses = livePauses(r.live, rec.epoch)
 	}
 	return res, runErr
+}
+
+func logOf(cfg Plan) io.Writer {
+	if cfg.Log == nil {
+		return io.Discard
+	}
+	return cfg.Log
+}
+
+// echoConfig is the plan as the report records it: the specs as their
+// String(), the mode as decided.
+func echoConfig(p Plan) report.Config {
+	dir, _ := filepath.Abs(p.Dir)
+	c := report.Config{
+		Dir:                dir,
+		Device:             p.Device,
+		Workload:           string(p.Workload),
+		DurationNs:         int64(p.Duration),
+		Ops:                p.Ops,
+		Rate:               p.Rate,
+		Mode:               string(p.Mode),
+		Load:               p.Load,
+		Clients:            p.Clients,
+		EntrySize:          p.EntrySize,
+		ValueSize:          p.ValueSize.String(),
+		KeySize:            p.KeySize,
+		Request:            string(p.Request),
+		Batch:              p.Batch,
+		Backend:            p.Backend,
+		GRPC:               p.Mode == ModeRequestPath,
+		Direct:             p.Direct,
+		SegmentSize:        p.SegmentSize,
+		EtcdMetrics:        livesafe.Redact(p.EtcdMetrics),
+		P99TargetNs:        int64(p.P99Target),
+		BackendP99TargetNs: int64(p.BackendP99Target),
+		WarmupNs:           int64(p.Warmup),
+	}
+	for _, sp := range p.askedNeighbors() {
+		c.Neighbors = append(c.Neighbors, sp.String())
+	}
+	if p.Scenario != nil {
+		c.Scenario = p.Scenario.Name
+	}
+	return c
+}
+
+// startLiveSafe watches a live member's metrics (live-safe mode).
+func startLiveSafe(ctx context.Context, cfg Plan, rec *recorder, log io.Writer) (*livesafe.Watcher, error) {
+	return livesafe.Watch(ctx, livesafe.Config{
+		URL:       cfg.EtcdMetrics,
+		Threshold: cfg.P99Target,
+		OnChange: func(paused bool, s livesafe.Sample) {
+			if paused {
+				fmt.Fprintf(log, "etcdisk: live-safe: pausing the load: the live member's WAL fsync p99 is %s (target %s)\n",
+					report.FormatDuration(s.P99), report.FormatDuration(cfg.P99Target))
+			} else {
+				fmt.Fprintf(log, "etcdisk: live-safe: resuming: the live member's WAL fsync p99 is %s\n", report.FormatDuration(s.P99))
+			}
+		},
+	})
+}
+
+func livePauses(w *livesafe.Watcher, epoch time.Time) []report.Pause {
+	var out []report.Pause
+	for _, p := range w.Pauses() {
+		end := p.End
+		if end.IsZero() {
+			end = time.Now()
+		}
+		out = append(out, report.Pause{
+			AtNs:       int64(p.Start.Sub(epoch)),
+			DurationNs: int64(end.Sub(p.Start)),
+			P99Ns:      int64(p.P99),
+			Reason:     p.Reason,
+		})
+	}
+	return out
 }

@@ -4,11 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+
+	"github.com/dustin/go-humanize"
 
 	"github.com/etcdisk/etcdisk/bench/guard"
-	"github.com/etcdisk/etcdisk/bench/runfolder"
 	"github.com/etcdisk/etcdisk/bench/sysinfo"
+	"github.com/etcdisk/etcdisk/internal/runfolder"
 	"github.com/etcdisk/etcdisk/report"
+	"github.com/etcdisk/etcdisk/wal"
 	"github.com/etcdisk/etcdisk/wal/vfs"
 	"github.com/etcdisk/etcdisk/wal/vfs/blockdev"
 )
@@ -84,4 +88,70 @@ func openDeviceTarget(cfg Plan, log io.Writer) (*runTarget, error) {
 		return nil, err
 	}
 	return tg, nil
+}
+
+// checkDir refuses targets whose results would be meaningless or that
+// cannot hold the run, each with one clear line.
+func checkDir(cfg Plan) error {
+	st, err := os.Stat(cfg.Dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("directory %s does not exist", cfg.Dir)
+		}
+		return fmt.Errorf("cannot use %s: %w", cfg.Dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", cfg.Dir)
+	}
+	if err := sysinfo.CheckTarget(cfg.Dir); err != nil {
+		return err
+	}
+	need := requiredSpace(cfg)
+	free, err := sysinfo.FreeBytes(cfg.Dir)
+	if err == nil && free < need {
+		return fmt.Errorf("%s has %s free, the run needs %s (WAL segments are %s each)",
+			cfg.Dir, humanize.IBytes(free), humanize.IBytes(need), humanize.IBytes(uint64(cfg.SegmentSize)))
+	}
+	if err := checkWritable(cfg.Dir); err != nil {
+		return err
+	}
+	return nil
+}
+
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".etcdisk-probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot write to %s: %w", dir, unwrapPath(err))
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// requiredSpace: the WAL keeps the live segment, the pipeline's next one and
+// the ones not purged yet; fio's recipe needs its 22 MiB file.
+func requiredSpace(cfg Plan) uint64 {
+	if cfg.Workload == WorkloadFio {
+		return FioFileSize + 16<<20
+	}
+	return uint64(4*cfg.SegmentSize) + 64<<20
+}
+
+// openDevice checks a raw device with the data guard and opens it. The
+// guard's refusal is one line that says what was found.
+func openDevice(cfg Plan, log io.Writer) (*blockdev.Device, error) {
+	if err := (guard.Gate{DestroyData: cfg.DestroyData, Log: log}).Check(cfg.Device); err != nil {
+		return nil, err
+	}
+	// A WAL keeping K segments needs K+3 regions: the tail, the pre-made
+	// next one, and the ones cut between two purges.
+	return blockdev.Open(cfg.Device, blockdev.Options{MinRegions: wal.DefaultKeepSegments + 3})
 }

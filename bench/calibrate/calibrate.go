@@ -35,8 +35,8 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/etcdisk/etcdisk/bench/pace"
-	"github.com/etcdisk/etcdisk/bench/runfolder"
 	"github.com/etcdisk/etcdisk/internal/etcdbuckets"
+	"github.com/etcdisk/etcdisk/internal/runfolder"
 	"github.com/etcdisk/etcdisk/report"
 )
 

@@ -3,7 +3,9 @@ package neighbor
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,10 +29,7 @@ func loopDevice(t *testing.T) string {
 }
 
 // consent is the run's data guard with --destroy-data naming the device.
-func consent(path string) error {
-	_, err := guard.Check(path, path)
-	return err
-}
+func consent(dev string) Guard { return guard.Gate{DestroyData: []string{dev}} }
 
 // TestDeviceKinds runs each kind on a device full of data, with consent;
 // a writing kind leaves the guarded windows it wrote zeroed.
@@ -39,7 +38,7 @@ func TestDeviceKinds(t *testing.T) {
 	// Without consent the data guard refuses it, and nothing is written.
 	sum := looptest.SHA256(t, dev)
 	s0, _ := Parse("randwrite,bs=4KiB,size=16MiB,device=" + dev)
-	if _, err := Start(context.Background(), s0, Options{Dir: t.TempDir()}); err == nil ||
+	if _, err := Start(context.Background(), s0, Options{Dir: t.TempDir(), Guard: guard.Gate{}}); err == nil ||
 		!strings.Contains(err.Error(), "non-zero data at byte 0") || !strings.Contains(err.Error(), "--destroy-data="+dev) {
 		t.Fatalf("Start without consent on a device full of data = %v", err)
 	}
@@ -55,7 +54,7 @@ func TestDeviceKinds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := Start(context.Background(), s, Options{Dir: t.TempDir(), CheckDevice: consent})
+		n, err := Start(context.Background(), s, Options{Dir: t.TempDir(), Guard: consent(dev)})
 		if err != nil {
 			t.Fatalf("Start(%s): %v", spec, err)
 		}
@@ -78,7 +77,7 @@ func TestDeviceKinds(t *testing.T) {
 	}
 	// The region is capped at the device's 64 MiB.
 	s, _ := Parse("seqwrite,bs=1MiB,size=1GiB,device=" + dev)
-	n, err := prepare(context.Background(), s, Options{CheckDevice: consent})
+	n, err := prepare(context.Background(), s, Options{Guard: consent(dev)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,4 +85,58 @@ func TestDeviceKinds(t *testing.T) {
 		t.Errorf("region of %d blocks on a 64 MiB device, want 64", n.blocks)
 	}
 	n.Stop()
+}
+
+func TestCheckDeviceRefusesNonDevice(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "img")
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := Parse("seqwrite,device=" + p)
+	if _, err := Start(context.Background(), s, Options{Guard: guard.Gate{}}); err == nil || !strings.Contains(err.Error(), "refusing to write to the device") || !strings.Contains(err.Error(), "is not a block device") {
+		t.Errorf("Start on a regular file as device = %v", err)
+	}
+}
+
+// refusingGuard records the devices it is asked about and refuses them.
+type refusingGuard struct{ checked []string }
+
+var errRefused = errors.New("refused by the test's guard")
+
+func (g *refusingGuard) Check(dev string) error {
+	g.checked = append(g.checked, dev)
+	return errRefused
+}
+
+func (g *refusingGuard) ZeroWindows(uintptr, int64, int64) error { return nil }
+
+// TestDeviceNeedsGuard: a writing neighbour on a device is refused without
+// a guard, and with one it asks the guard first; nothing is written either
+// way.
+func TestDeviceNeedsGuard(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "img")
+	data := bytes.Repeat([]byte("etcd data "), 100000)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"seqwrite", "randwrite", "trim"} {
+		s, err := Parse(kind + ",bs=4KiB,size=64KiB,device=" + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := Start(context.Background(), s, Options{}); !errors.Is(err, ErrNoGuard) {
+			if n != nil {
+				n.Stop()
+			}
+			t.Errorf("%s without a guard: Start = %v, want ErrNoGuard", kind, err)
+		}
+		g := &refusingGuard{}
+		if _, err := Start(context.Background(), s, Options{Guard: g}); !errors.Is(err, errRefused) ||
+			len(g.checked) != 1 || g.checked[0] != p {
+			t.Errorf("%s with a guard: Start = %v, guard asked about %q", kind, err, g.checked)
+		}
+	}
+	if got, _ := os.ReadFile(p); !bytes.Equal(got, data) {
+		t.Error("a refused device was modified")
+	}
 }

@@ -37,7 +37,8 @@
 //	                also converts the extent (a metadata update)
 //	size=SIZE       size of the file, or of the region of the device, the neighbour uses
 //	dir=PATH        directory of the neighbour's file (default: the run's directory)
-//	device=PATH     raw block device instead of a file (exclusive with dir)
+//	device=PATH     raw block device instead of a file (exclusive with dir); a
+//	                writing kind needs the caller's Options.Guard
 //	on=D,off=D      burst schedule: D on, D off, repeating (both or neither)
 //	start=D         delay before the first operation
 //	sync-every=N    fsync(2) after every N operations of a worker (0: never)

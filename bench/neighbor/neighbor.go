@@ -15,7 +15,6 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/internal/syscallloop"
 	"github.com/etcdisk/etcdisk/wal/vfs"
 )
@@ -39,10 +38,11 @@ type Options struct {
 	Observe func(d time.Duration)
 	// Clock is the time source (nil: the real clock).
 	Clock Clock
-	// CheckDevice vets a raw device before a writing neighbour uses it
-	// (nil: the data guard without consent, guard.Check(path, "")). Readers
-	// (randread, seqread) are not checked.
-	CheckDevice func(path string) error
+	// Guard vets a raw device before a writing neighbour uses it and
+	// tidies it afterwards; without one, Start refuses a writing
+	// neighbour on a device (ErrNoGuard). Readers (randread, seqread)
+	// are not checked.
+	Guard Guard
 
 	// discard replaces the real discard (PUNCH_HOLE or BLKDISCARD) in
 	// tests, whose recording FS has no file descriptor.
@@ -185,28 +185,7 @@ func (n *Neighbor) open() error {
 		flag |= vfs.DirectIO
 	}
 	if s.Device != "" {
-		n.isDevice = true
-		n.path = s.Device
-		if s.Kind.writes() {
-			check := n.opt.CheckDevice
-			if check == nil {
-				check = func(path string) error {
-					_, err := guard.Check(path, "")
-					return err
-				}
-			}
-			if err := check(s.Device); err != nil {
-				return fmt.Errorf("neighbour %s: %w", s.Kind, err)
-			}
-		} else {
-			flag = flag&^os.O_RDWR | os.O_RDONLY
-		}
-		f, err := n.fs.OpenFile(s.Device, flag, 0)
-		if err != nil {
-			return fmt.Errorf("neighbour %s: %w", s.Kind, err)
-		}
-		n.f = f
-		return nil
+		return n.openDevice(flag)
 	}
 	dir := s.Dir
 	if dir == "" {
@@ -567,16 +546,7 @@ func (n *Neighbor) release() error {
 		free() // NB: munmap of our own mapping fails only on a bad address
 	}
 	n.frees = nil
-	var err error
-	if n.isDevice && n.spec.Kind.writes() {
-		// What the neighbour wrote into the guarded windows would make
-		// the next run refuse the device.
-		if size, serr := n.f.Seek(0, io.SeekEnd); serr == nil {
-			err = guard.ZeroWindows(n.f.Fd(), size, n.blocks*n.spec.BS)
-		} else {
-			err = serr
-		}
-	}
+	err := n.zeroWindows()
 	if cerr := n.f.Close(); err == nil {
 		err = cerr
 	}

@@ -153,17 +153,6 @@ func TestPunchHoleFreesBlocks(t *testing.T) {
 	}
 }
 
-func TestCheckDeviceRefusesNonDevice(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "img")
-	if err := os.WriteFile(p, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, _ := Parse("seqwrite,device=" + p)
-	if _, err := Start(context.Background(), s, Options{}); err == nil || !strings.Contains(err.Error(), "refusing to write to the device") || !strings.Contains(err.Error(), "is not a block device") {
-		t.Errorf("Start on a regular file as device = %v", err)
-	}
-}
-
 func TestStepAllocatesNothing(t *testing.T) {
 	for _, spec := range []string{
 		"seqwrite,bs=4KiB,size=1MiB,rate=1TiB",

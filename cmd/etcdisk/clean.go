@@ -8,7 +8,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
-	"github.com/etcdisk/etcdisk/bench/runfolder"
+	"github.com/etcdisk/etcdisk/internal/runfolder"
 	"github.com/etcdisk/etcdisk/report"
 )
 

@@ -6,8 +6,8 @@ import (
 	"io"
 
 	"github.com/etcdisk/etcdisk/bench/guard"
-	"github.com/etcdisk/etcdisk/bench/runfolder"
 	"github.com/etcdisk/etcdisk/bench/sysinfo"
+	"github.com/etcdisk/etcdisk/internal/runfolder"
 	"github.com/etcdisk/etcdisk/report"
 )
 

@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/neighbor"
 	"github.com/etcdisk/etcdisk/internal/termsig"
 )
@@ -54,6 +55,18 @@ func main() {
 	}
 }
 
+// loadOptions are the neighbour's options: its file in dir, latencies
+// summed into latSum. A device= target gets the data guard without
+// consent: this command has no --destroy-data.
+func loadOptions(dir string, latSum *atomic.Int64) neighbor.Options {
+	return neighbor.Options{
+		Dir:     dir,
+		Name:    "load",
+		Observe: func(d time.Duration) { latSum.Add(int64(d)) },
+		Guard:   guard.Gate{},
+	}
+}
+
 func run(ctx context.Context) error {
 	specStr := flag.String("spec", "", "neighbour spec KIND[,key=value...]")
 	duration := flag.Duration("duration", 10*time.Second, "how long to run")
@@ -71,11 +84,7 @@ func run(ctx context.Context) error {
 	// never does: give every worker a P, as fio gives every job a thread.
 	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), spec.NumJobs+1))
 	var latSum atomic.Int64
-	n, err := neighbor.Start(ctx, spec, neighbor.Options{
-		Dir:     *dir,
-		Name:    "load",
-		Observe: func(d time.Duration) { latSum.Add(int64(d)) },
-	})
+	n, err := neighbor.Start(ctx, spec, loadOptions(*dir, &latSum))
 	if err != nil {
 		return err
 	}
