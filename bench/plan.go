@@ -2,6 +2,7 @@ package bench
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -120,6 +121,9 @@ func (p *Plan) resolveLoad(cfg Config) error {
 	if p.Workload == WorkloadFio {
 		if cfg.Rate > 0 || cfg.Load != "" || cfg.ClosedLoop {
 			return errors.New("the fio workload is fio's own closed loop: it takes no --rate or --load")
+		}
+		if cfg.EntrySize != 0 || !cfg.ValueSize.IsZero() || cfg.KeySize != 0 || cfg.Request != "" {
+			return fmt.Errorf("the fio workload writes fio's recipe, %d-byte blocks: it takes no --entry-size, --value-size, --key-size or --request", FioBlockSize)
 		}
 	} else if cfg.Load != "" {
 		var err error

@@ -7,7 +7,6 @@ import (
 
 	"github.com/etcdisk/etcdisk/bench/guard"
 	"github.com/etcdisk/etcdisk/bench/neighbor"
-	"github.com/etcdisk/etcdisk/bench/pace"
 	"github.com/etcdisk/etcdisk/wal/vfs/blockdev"
 )
 
@@ -47,10 +46,8 @@ func checkAsked(c Config) error {
 	default:
 		return fmt.Errorf("unknown workload %q (want wal or fio)", c.Workload)
 	}
-	if c.Arrivals != "" {
-		if _, err := pace.ParseArrivals(string(c.Arrivals)); err != nil {
-			return err
-		}
+	if err := c.Arrivals.Check(); err != nil {
+		return err
 	}
 	clients, _ := c.Clients.Get()
 	warmup, _ := c.Warmup.Get()

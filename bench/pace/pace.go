@@ -31,11 +31,24 @@ func ArrivalNames() []string { return []string{string(Constant), string(Poisson)
 
 // ParseArrivals parses an arrival process's name.
 func ParseArrivals(s string) (Arrivals, error) {
-	switch a := Arrivals(s); a {
-	case Constant, Poisson:
+	if a := Arrivals(s); a != "" && a.Check() == nil {
 		return a, nil
 	}
-	return "", fmt.Errorf("unknown arrival process %q (want constant or poisson)", s)
+	return "", unknownArrivals(s)
+}
+
+// Check refuses an arrival process that is not one of the named ones; the
+// zero value is the default, constant.
+func (a Arrivals) Check() error {
+	switch a {
+	case "", Constant, Poisson:
+		return nil
+	}
+	return unknownArrivals(string(a))
+}
+
+func unknownArrivals(s string) error {
+	return fmt.Errorf("unknown arrival process %q (want constant or poisson)", s)
 }
 
 // A Schedule gives the arrival time of proposals, as offsets from the

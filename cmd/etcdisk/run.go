@@ -225,6 +225,9 @@ func askedConfig(fs *pflag.FlagSet, cfg *bench.Config, o *runOptions) error {
 	if fs.Changed("entry-size") && cfg.EntrySize == 0 {
 		return errors.New("--entry-size must be at least 1 byte (leave it out for the default)")
 	}
+	if fs.Changed("segment-size") && o.segSize == 0 {
+		return errors.New("--segment-size must be at least 64KiB (leave it out for etcd's 64000000)")
+	}
 	cfg.SegmentSize = int64(o.segSize)
 	cfg.Workload = bench.Workload(o.workload)
 	// --load's default is the open loop's: --rate max and fio send no
