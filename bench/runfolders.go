@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/etcdisk/etcdisk/internal/runfolder"
-	"github.com/etcdisk/etcdisk/report"
+	"github.com/etcdisk/etcdisk/internal/safetext"
 )
 
 // staleWarnings says, for a report, which folders in dir earlier runs left
@@ -15,7 +15,7 @@ func staleWarnings(dir string, stale []runfolder.Entry) []string {
 	var out []string
 	for _, e := range stale {
 		out = append(out, fmt.Sprintf("left behind by an etcdisk run that did not finish: %s; remove with: etcdisk clean --dir %s",
-			e.Describe(), report.SafePath(dir)))
+			e.Describe(), safetext.Path(dir)))
 	}
 	return out
 }

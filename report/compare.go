@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/etcdisk/etcdisk/internal/safetext"
 )
 
 // DefaultMaxRegression is the p99 ratio (current/base) a judged metric may
@@ -350,7 +351,7 @@ func interruptedMark(s RunSummary) string {
 }
 
 func diskName(s RunSummary) string {
-	d := orDash(SafePath(s.Path))
+	d := orDash(safetext.Path(s.Path))
 	if s.DeviceModel != "" {
 		d += " on " + s.DeviceModel
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dustin/go-humanize"
+	"github.com/etcdisk/etcdisk/internal/safetext"
 )
 
 // newHTMLView formats r for the page, section by section.
@@ -39,19 +40,19 @@ func newHTMLHeader(r *Result) *htmlView {
 	v := &htmlView{
 		Verdict:      strings.ToUpper(r.Verdict),
 		VerdictClass: htmlVerdictClass(r.Verdict),
-		Reason:       safeText(r.Reason),
+		Reason:       safetext.Line(r.Reason),
 	}
 	if v.Verdict == "" {
 		v.Verdict = "UNKNOWN"
 	}
-	where := SafePath(env.Path)
+	where := safetext.Path(env.Path)
 	if env.Hostname != "" {
 		where = env.Hostname + ":" + where
 	}
 	v.Title = fmt.Sprintf("etcdisk %s: %s", v.Verdict, where)
 	v.Subtitle = htmlNonEmpty(
 		env.Hostname,
-		SafePath(env.Path),
+		safetext.Path(env.Path),
 		htmlJoin(" ", env.Device, htmlParen(env.DeviceModel)),
 		htmlTime(r.StartTime),
 		htmlIf(r.DurationNs > 0, htmlDur(r.DurationNs)+" measured"),
@@ -60,7 +61,7 @@ func newHTMLHeader(r *Result) *htmlView {
 		v.Banners = append(v.Banners, "Interrupted after "+htmlDur(r.DurationNs)+": the numbers cover only the part that ran.")
 	}
 	if r.Error != "" && !strings.Contains(r.Reason, r.Error) {
-		v.Banners = append(v.Banners, "The run failed: "+safeText(r.Error))
+		v.Banners = append(v.Banners, "The run failed: "+safetext.Line(r.Error))
 	}
 	for _, name := range metricNames(r) {
 		if p := InFlightPhrase(name, r.Metrics[name]); p != "" {
@@ -161,10 +162,10 @@ func htmlEnvPairs(env Environment) [][2]string {
 		"Host", env.Hostname,
 		"Kernel", env.Kernel,
 		"CPUs", htmlIf(env.CPUs > 0, strconv.Itoa(env.CPUs)),
-		"Path", SafePath(env.Path),
+		"Path", safetext.Path(env.Path),
 		"Filesystem", env.Filesystem,
-		"Mount", htmlJoin(" ", SafePath(env.MountPoint), htmlParen(env.MountOptions)),
-		"Mount source", SafePath(env.MountSource),
+		"Mount", htmlJoin(" ", safetext.Path(env.MountPoint), htmlParen(env.MountOptions)),
+		"Mount source", safetext.Path(env.MountSource),
 		"Device", htmlJoin(" ", env.Device, htmlParen(strings.Join(kinds, ", "))),
 		"Model", env.DeviceModel,
 		"Rotational", rot,
@@ -225,6 +226,6 @@ func (v *htmlView) addTables(r *Result) {
 		v.Stalls = append(v.Stalls, []string{htmlMetricTitle(st.Metric), htmlSeconds(float64(st.AtNs) / 1e9), htmlDur(st.AgeNs), state})
 	}
 	for _, w := range append(slices.Clone(r.Warnings), r.Environment.Warnings...) {
-		v.Warnings = append(v.Warnings, safeText(w))
+		v.Warnings = append(v.Warnings, safetext.Line(w))
 	}
 }

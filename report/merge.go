@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/etcdisk/etcdisk/internal/safetext"
 )
 
 // Fleet is many results in one table (etcdisk merge): one row per
@@ -269,7 +270,7 @@ func writeFleetText(b *bytes.Buffer, f *Fleet) {
 		}
 		wp, wr := fleetCells(r.WAL)
 		bp, br := fleetCells(r.Backend)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s/%s\t%s\n", v, orDash(r.Hostname), orDash(SafePath(r.Path)),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s/%s\t%s\n", v, orDash(r.Hostname), orDash(safetext.Path(r.Path)),
 			deviceLabel(r), wp, wr, bp, br, samples(r.WAL), samples(r.Backend), r.Name)
 	}
 	tw.Flush()

@@ -6,22 +6,6 @@ import (
 	"testing"
 )
 
-func TestSafePath(t *testing.T) {
-	for in, want := range map[string]string{
-		"/var/lib/etcd":        "/var/lib/etcd",
-		"/mnt/my disk/étcd":    "/mnt/my disk/étcd",
-		"/mnt/a\nb":            `"/mnt/a\nb"`,
-		"/mnt/\x1b[2Jclear":    `"/mnt/\x1b[2Jclear"`,
-		"/mnt/tab\there":       `"/mnt/tab\there"`,
-		"/mnt/bad\xffutf8":     `"/mnt/bad\xffutf8"`,
-		"/mnt/\"quoted\"\x00z": `"/mnt/\"quoted\"\x00z"`,
-	} {
-		if got := SafePath(in); got != want {
-			t.Errorf("SafePath(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 // A path or warning holding a newline stays on one line of the text
 // report and is visible as \n in the HTML one.
 func TestReportsQuoteControlCharacters(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/etcdisk/etcdisk/internal/safetext"
 )
 
 // FormatDuration renders d for people with 3 significant digits and the
@@ -140,7 +141,7 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 	if r.Verdict == VerdictError {
 		msg := "the run failed"
 		if r.Error != "" {
-			msg += ": " + safeText(r.Error)
+			msg += ": " + safetext.Line(r.Error)
 		}
 		lines = append(lines, msg)
 	}
@@ -166,7 +167,7 @@ func writeVerdictLines(b *bytes.Buffer, r *Result) {
 		lines = append(lines, s)
 	}
 	if len(lines) == 0 {
-		reason := safeText(r.Reason)
+		reason := safetext.Line(r.Reason)
 		if reason == "" {
 			reason = "no target judged"
 		}
@@ -304,7 +305,7 @@ func writeNeighbors(b *bytes.Buffer, r *Result) {
 		if n.LastError != "" {
 			errs += " (last: " + n.LastError + ")"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%.1f\t%.0f\t%s\t\n", n.Name, safeText(n.Spec), humanize.Comma(n.Ops), n.MBps, n.IOPS, safeText(errs))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%.1f\t%.0f\t%s\t\n", n.Name, safetext.Line(n.Spec), humanize.Comma(n.Ops), n.MBps, n.IOPS, safetext.Line(errs))
 	}
 	tw.Flush()
 }
@@ -316,7 +317,7 @@ func writeWarnings(b *bytes.Buffer, r *Result) {
 	}
 	b.WriteString("\nWarnings:\n")
 	for _, w := range ws {
-		fmt.Fprintf(b, "  - %s\n", safeText(w))
+		fmt.Fprintf(b, "  - %s\n", safetext.Line(w))
 	}
 }
 

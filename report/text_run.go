@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/etcdisk/etcdisk/internal/safetext"
 )
 
 // writeRunSummary writes what ran and where: the run with its counts, the
@@ -103,7 +104,7 @@ func runCounts(r *Result) []string {
 
 // diskFacts is the measured path with its filesystem and mount.
 func diskFacts(e Environment) string {
-	disk := orDash(SafePath(e.Path))
+	disk := orDash(safetext.Path(e.Path))
 	if e.Filesystem != "" {
 		disk += ": " + e.Filesystem
 		if e.MountOptions != "" {
@@ -111,7 +112,7 @@ func diskFacts(e Environment) string {
 		}
 	}
 	if e.MountSource != "" {
-		disk += " on " + SafePath(e.MountSource)
+		disk += " on " + safetext.Path(e.MountSource)
 	}
 	return disk
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/etcdisk/etcdisk/internal/runfolder"
-	"github.com/etcdisk/etcdisk/report"
+	"github.com/etcdisk/etcdisk/internal/safetext"
 )
 
 const cleanHelp = `Usage: etcdisk clean --dir DIR [--dry-run]
@@ -44,7 +44,7 @@ func cmdClean(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "clean", "--dir is required")
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return usageError(stderr, "clean", fmt.Sprintf("%s is not a directory", report.SafePath(dir)))
+		return usageError(stderr, "clean", fmt.Sprintf("%s is not a directory", safetext.Path(dir)))
 	}
 	entries, err := runfolder.Scan(dir)
 	if err != nil {
@@ -101,6 +101,6 @@ func infoFolders(dir string, stdout io.Writer) {
 		}
 	}
 	if stale > 0 {
-		fmt.Fprintf(stdout, "                     remove with: etcdisk clean --dir %s\n", report.SafePath(dir))
+		fmt.Fprintf(stdout, "                     remove with: etcdisk clean --dir %s\n", safetext.Path(dir))
 	}
 }

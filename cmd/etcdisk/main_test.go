@@ -129,27 +129,33 @@ func TestBadInput(t *testing.T) {
 		{"clean without dir", []string{"clean"}, "--dir is required"},
 		{"clean missing dir", []string{"clean", "--dir", filepath.Join(dir, "nope")}, "not a directory"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := etcdisk(t, tc.args...)
-			if r.code != 2 {
-				t.Fatalf("exit %d, want 2; stderr:\n%s", r.code, r.stderr)
-			}
-			lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
-			if len(lines) != 1 {
-				t.Fatalf("stderr has %d lines, want one:\n%s", len(lines), r.stderr)
-			}
-			if !strings.Contains(strings.ToLower(lines[0]), strings.ToLower(tc.want)) {
-				t.Fatalf("stderr %q does not mention %q", lines[0], tc.want)
-			}
-			if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
-				t.Fatalf("stack trace on stderr:\n%s", r.stderr)
-			}
-			if r.stdout != "" {
-				t.Fatalf("partial output on stdout:\n%s", r.stdout)
-			}
-			assertNoRunFolder(t, dir)
-		})
+		t.Run(tc.name, func(t *testing.T) { assertUsageError(t, dir, tc.args, tc.want) })
 	}
+}
+
+// assertUsageError runs etcdisk with args and checks a bad input's ending:
+// exit 2, one stderr line that mentions want, no stack trace, nothing on
+// stdout, no run folder left in dir.
+func assertUsageError(t *testing.T, dir string, args []string, want string) {
+	t.Helper()
+	r := etcdisk(t, args...)
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2; stderr:\n%s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("stderr has %d lines, want one:\n%s", len(lines), r.stderr)
+	}
+	if !strings.Contains(strings.ToLower(lines[0]), strings.ToLower(want)) {
+		t.Fatalf("stderr %q does not mention %q", lines[0], want)
+	}
+	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+		t.Fatalf("stack trace on stderr:\n%s", r.stderr)
+	}
+	if r.stdout != "" {
+		t.Fatalf("partial output on stdout:\n%s", r.stdout)
+	}
+	assertNoRunFolder(t, dir)
 }
 
 func TestUnwritableDir(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"golang.org/x/sys/unix"
 
-	"github.com/etcdisk/etcdisk/report"
+	"github.com/etcdisk/etcdisk/internal/safetext"
 )
 
 // State is what became of the process that made a folder.
@@ -182,7 +182,7 @@ func (e Entry) Describe() string {
 	if len(who) == 0 {
 		who = append(who, "marker not written yet")
 	}
-	s := fmt.Sprintf("%s (%s; %s)", report.SafePath(e.Path), humanize.IBytes(e.Size), strings.Join(who, ", "))
+	s := fmt.Sprintf("%s (%s; %s)", safetext.Path(e.Path), humanize.IBytes(e.Size), strings.Join(who, ", "))
 	if e.Marker.Role == RoleNeighbor {
 		s += ", a neighbour's files"
 	}
