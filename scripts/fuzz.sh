@@ -21,12 +21,12 @@ for pkg in $(go list "${pkgs[@]}"); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
   for t in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/func //'); do
     for try in 1 2; do
-      before=$(ls "$dir/testdata/fuzz/$t" 2>/dev/null | wc -l)
+      before=$( (ls "$dir/testdata/fuzz/$t" 2>/dev/null || true) | wc -l)
       echo "fuzz $pkg $t ($fuzztime)"
       if go test -run '^$' -fuzz "^$t\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
         break
       fi
-      after=$(ls "$dir/testdata/fuzz/$t" 2>/dev/null | wc -l)
+      after=$( (ls "$dir/testdata/fuzz/$t" 2>/dev/null || true) | wc -l)
       if ((after > before)) || ! grep -Eq 'hung or terminated unexpectedly|^    context deadline exceeded$' "$log"; then
         cat "$log"
         status=1
