@@ -142,7 +142,10 @@ func showProgress(cfg Plan, c *phaseClock, wl workload) {
 	if cfg.Progress == nil {
 		return
 	}
-	_, p50, p99 := c.rec.series[0].snapshot() // wal_fdatasync: the first metric of every load
+	var p50, p99 time.Duration
+	if s := c.rec.named(report.MetricWALFdatasync); s != nil {
+		_, p50, p99 = s.snapshot()
+	}
 	cfg.Progress(Progress{
 		Elapsed: time.Since(c.rec.epoch), Total: cfg.Warmup + cfg.Duration, Warmup: c.warming,
 		Saves: wl.counts().saves, P50: p50, P99: p99, Stalls: int(c.rec.stallN.Load()),

@@ -84,6 +84,16 @@ func (r *recorder) metric(name string, watch bool) *series {
 	return s
 }
 
+// named returns the series of the metric name (nil: the load has none).
+func (r *recorder) named(name string) *series {
+	for _, s := range r.series {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
 // startMeasuring ends the warm-up: samples recorded from now on count.
 func (r *recorder) startMeasuring(now time.Time) {
 	for _, s := range r.series {
