@@ -18,6 +18,7 @@ import (
 
 	"github.com/etcdisk/etcdisk/bench/neighbor"
 	"github.com/etcdisk/etcdisk/bench/pace"
+	"github.com/etcdisk/etcdisk/report"
 	"github.com/etcdisk/etcdisk/wal/vfs"
 )
 
@@ -55,13 +56,14 @@ func (o Opt[T]) Or(def T) T {
 
 // Defaults that come from etcd: the p99 targets its documentation gives for
 // etcd_disk_wal_fsync_duration_seconds and
-// etcd_disk_backend_commit_duration_seconds, its default heartbeat interval
-// (server/embed/config.go, TickMs), and the fio recipe etcd users quote.
+// etcd_disk_backend_commit_duration_seconds (defined once, with the verdict,
+// in package report), its default heartbeat interval (server/embed/config.go,
+// TickMs), and the fio recipe etcd users quote.
 const (
 	// DefaultP99Target is etcd's WAL fsync p99 target.
-	DefaultP99Target = 10 * time.Millisecond
+	DefaultP99Target = report.DefaultWALP99Target
 	// DefaultBackendP99Target is etcd's backend commit p99 target.
-	DefaultBackendP99Target = 25 * time.Millisecond
+	DefaultBackendP99Target = report.DefaultBackendP99Target
 	// DefaultStallThreshold is etcd's heartbeat interval: an fdatasync in
 	// flight longer than this already delays a heartbeat.
 	DefaultStallThreshold = 100 * time.Millisecond
