@@ -102,9 +102,10 @@ type Config struct {
 	// Ops stops the measured phase after this many Saves (closed loop) or
 	// proposals (open loop). 0 means no limit.
 	Ops int64
-	// Load names the load (Loads) whose rate, clients and request sizes the
-	// run sends; the fields below override each of them. Empty: no load.
-	Load string
+	// Load is the named load (LookupLoad) whose rate, clients and request
+	// sizes the run sends; the fields below override each of them. nil: no
+	// load.
+	Load *Load
 	// Rate is the proposal arrival rate per second; 0 is the load's rate,
 	// or, without a load, the closed loop (the next Save starts when the
 	// previous one finished).
@@ -217,5 +218,6 @@ const DefaultDuration = 2 * time.Minute
 // on the current directory for DefaultDuration after the default warm-up,
 // open loop through etcd's request path at DefaultLoad, backend on.
 func DefaultConfig() Config {
-	return Config{Dir: ".", Load: DefaultLoad, Duration: DefaultDuration}
+	l, _ := LookupLoad(DefaultLoad)
+	return Config{Dir: ".", Load: &l, Duration: DefaultDuration}
 }

@@ -119,17 +119,14 @@ func or[T comparable](v, def T) T {
 func (p *Plan) resolveLoad(cfg Config) error {
 	var l Load
 	if p.Workload == WorkloadFio {
-		if cfg.Rate > 0 || cfg.Load != "" || cfg.ClosedLoop {
+		if cfg.Rate > 0 || cfg.Load != nil || cfg.ClosedLoop {
 			return errors.New("the fio workload is fio's own closed loop: it takes no --rate or --load")
 		}
 		if cfg.EntrySize != 0 || !cfg.ValueSize.IsZero() || cfg.KeySize != 0 || cfg.Request != "" {
 			return fmt.Errorf("the fio workload writes fio's recipe, %d-byte blocks: it takes no --entry-size, --value-size, --key-size or --request", FioBlockSize)
 		}
-	} else if cfg.Load != "" {
-		var err error
-		if l, err = LookupLoad(cfg.Load); err != nil {
-			return err
-		}
+	} else if cfg.Load != nil {
+		l = *cfg.Load
 	}
 	if cfg.ClosedLoop && cfg.Rate > 0 {
 		return errors.New("give a rate or the closed loop, not both")

@@ -17,7 +17,7 @@ func TestPlanRulesForEveryCaller(t *testing.T) {
 	if _, err := NewPlan(Config{ClosedLoop: true, GRPC: Given(true)}); err == nil || !strings.Contains(err.Error(), "--grpc needs an open loop") {
 		t.Errorf("gRPC in the closed loop: %v, want refused", err)
 	}
-	if _, err := NewPlan(Config{Load: LoadS, ClosedLoop: true, Clients: Given(3)}); err == nil || !strings.Contains(err.Error(), "--clients needs the request path") {
+	if _, err := NewPlan(Config{Load: namedLoad(t, LoadS), ClosedLoop: true, Clients: Given(3)}); err == nil || !strings.Contains(err.Error(), "--clients needs the request path") {
 		t.Errorf("clients in the closed loop: %v, want refused", err)
 	}
 	p := mustPlan(t, Config{Device: "/dev/loop-none"})
@@ -43,11 +43,11 @@ func TestPlanStop(t *testing.T) {
 	if p.OnePass || p.Duration != time.Second || p.Warmup != time.Second {
 		t.Errorf("fio for 1s after 1s: %+v", p)
 	}
-	p = mustPlan(t, Config{Load: LoadS, Ops: 100})
+	p = mustPlan(t, Config{Load: namedLoad(t, LoadS), Ops: 100})
 	if p.Duration != 0 || p.Ops != 100 || p.OnePass {
 		t.Errorf("ops alone: %+v, want no time limit", p)
 	}
-	p = mustPlan(t, Config{Load: LoadS, Warmup: Given(time.Duration(0))})
+	p = mustPlan(t, Config{Load: namedLoad(t, LoadS), Warmup: Given(time.Duration(0))})
 	if p.Warmup != 0 || p.Duration != DefaultDuration {
 		t.Errorf("warm-up 0: %+v", p)
 	}
@@ -56,20 +56,20 @@ func TestPlanStop(t *testing.T) {
 // TestPlanLoad: a load gives the rate, clients and sizes, each overridden
 // by what the caller gives; the closed loop keeps the load's sizes only.
 func TestPlanLoad(t *testing.T) {
-	p := mustPlan(t, Config{Load: "k8s", Rate: 300, KeySize: 64})
+	p := mustPlan(t, Config{Load: namedLoad(t, "k8s"), Rate: 300, KeySize: 64})
 	if p.Load != LoadKubernetes || p.Rate != 300 || p.Clients != 100 || p.KeySize != 64 ||
 		p.ValueSize.String() != "kubernetes" || p.Request != RequestTxn || p.Mode != ModeRequestPath {
 		t.Errorf("kubernetes at 300/s, 64-byte keys: %+v", p)
 	}
-	p = mustPlan(t, Config{Load: "m", ClosedLoop: true})
+	p = mustPlan(t, Config{Load: namedLoad(t, "m"), ClosedLoop: true})
 	if p.Mode != ModeClosedLoop || p.Rate != 0 || p.Clients != 0 || p.KeySize != 276 || p.ValueSize.String() != "1KiB" {
 		t.Errorf("load m closed loop: %+v", p)
 	}
-	p = mustPlan(t, Config{Load: LoadS, EntrySize: 4096})
+	p = mustPlan(t, Config{Load: namedLoad(t, LoadS), EntrySize: 4096})
 	if !p.ValueSize.IsZero() || p.EntrySize != 4096 {
 		t.Errorf("an entry size replaces the load's values: %+v", p)
 	}
-	p = mustPlan(t, Config{Load: LoadS, GRPC: Given(false)})
+	p = mustPlan(t, Config{Load: namedLoad(t, LoadS), GRPC: Given(false)})
 	if p.Mode != ModeOpenLoop {
 		t.Errorf("gRPC off: mode %s", p.Mode)
 	}
@@ -119,4 +119,13 @@ func mustPlan(t *testing.T, cfg Config) Plan {
 		t.Fatal(err)
 	}
 	return p
+}
+
+func namedLoad(t *testing.T, name string) *Load {
+	t.Helper()
+	l, err := LookupLoad(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &l
 }

@@ -268,3 +268,21 @@ func (v countValue) Set(s string) error {
 	*v.p = n
 	return nil
 }
+
+// loadValue is --load: a named load, looked up once, here.
+type loadValue struct{ p *bench.Load }
+
+func (v loadValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return v.p.Name
+}
+func (v loadValue) Type() string { return "name" }
+func (v loadValue) Set(s string) error {
+	l, err := bench.LookupLoad(s)
+	if err == nil {
+		*v.p = l
+	}
+	return err
+}

@@ -161,7 +161,7 @@ Exit codes: 0 PASS, 1 FAIL, 2 error, bad usage or interrupted, 3 INCONCLUSIVE (r
 type runOptions struct {
 	output, progress string
 	outs             runOutputs
-	loadName         string
+	load             bench.Load
 	rateMax          bool
 	segSize          int
 
@@ -176,7 +176,7 @@ type runOptions struct {
 // are those of the default load.
 func runFlagSet(cfg *bench.Config, o *runOptions) *pflag.FlagSet {
 	l, _ := bench.LookupLoad(bench.DefaultLoad)
-	*o = runOptions{output: "text", progress: "auto", loadName: bench.DefaultLoad, segSize: 64 * 1000 * 1000,
+	*o = runOptions{output: "text", progress: "auto", load: l, segSize: 64 * 1000 * 1000,
 		workload: bench.WorkloadWAL, request: string(l.Request), rate: l.Rate, clients: l.Clients, keySize: l.KeySize,
 		backend: true, grpc: true, duration: bench.DefaultDuration, warmup: 2 * time.Second}
 	cfg.Batch, cfg.Arrivals = 1, pace.Constant
@@ -188,7 +188,7 @@ func runFlagSet(cfg *bench.Config, o *runOptions) *pflag.FlagSet {
 	fs.Var(choiceValue{&o.workload, []string{bench.WorkloadWAL, bench.WorkloadFio}}, "workload", "wal (etcd's WAL) or fio (fio's recipe)")
 	fs.Var(durationValue{&o.duration, false}, "duration", "length of the measured phase, after --warmup")
 	fs.Int64Var(&cfg.Ops, "ops", 0, "stop after this many proposals (or Saves, with --rate max)")
-	fs.StringVar(&o.loadName, "load", bench.DefaultLoad, "named load: "+strings.Join(bench.LoadNames(), ", ")+" (see Load above)")
+	fs.Var(loadValue{&o.load}, "load", "named load: "+strings.Join(bench.LoadNames(), ", ")+" (see Load above)")
 	fs.Var(runRateValue{&o.rate, &o.rateMax}, "rate", "proposals per second with the load's clients and sizes (e.g. 500 or 500/s), or max: the closed loop")
 	fs.IntVar(&o.clients, "clients", o.clients, "clients of the request path, each with its own connection and one request in flight (default: the load's; 0: one connection, up to 4096 in flight, as calibrate's etcd client)")
 	fs.Var(arrivalsValue{&cfg.Arrivals}, "arrivals", "arrival process with --rate")
@@ -233,7 +233,7 @@ func askedConfig(fs *pflag.FlagSet, cfg *bench.Config, o *runOptions) error {
 	// --load's default is the open loop's: --rate max and fio send no
 	// named load unless --load gives one.
 	if fs.Changed("load") || (!o.rateMax && cfg.Workload != bench.WorkloadFio) {
-		cfg.Load = o.loadName
+		cfg.Load = &o.load
 	}
 	given := map[string]func(){
 		"rate":     func() { cfg.Rate, cfg.ClosedLoop = o.rate, o.rateMax },
