@@ -223,10 +223,8 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 		if !pace.SleepUntil(ctx, stop, epoch, b.Next()) {
 			return
 		}
-		var c int
-		select {
-		case c = <-idle:
-		case <-ctx.Done():
+		c, ok := waitIdle(ctx, stop, idle)
+		if !ok {
 			return
 		}
 		arrival := b.Take(time.Since(epoch), one[:0])[0]
@@ -254,6 +252,29 @@ func (f *frontend) client(ctx context.Context, stop *atomic.Bool) {
 			}
 		}(i)
 	}
+}
+
+// waitIdle waits for a client free to send. It gives up when the run
+// stops: with every client waiting on a hung disk, the client must still
+// return, so that the arrivals it never sent are handed over as pending.
+func waitIdle(ctx context.Context, stop *atomic.Bool, idle chan int) (int, bool) {
+	select {
+	case c := <-idle:
+		return c, true
+	default:
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !stop.Load() {
+		select {
+		case c := <-idle:
+			return c, true
+		case <-ctx.Done():
+			return 0, false
+		case <-tick.C:
+		}
+	}
+	return 0, false
 }
 
 // idleClients returns the clients free to send, by index: Config.Clients

@@ -79,7 +79,9 @@ func (p *pendingProposals) flush(s *series, stop time.Duration) {
 	}
 	p.flushed = true
 	record := func(arrival time.Duration) {
-		if arrival <= stop {
+		// NB: a run stopped in its warm-up records no proposal_commit
+		// samples, pending or not.
+		if arrival <= stop && s.rec.measuring.Load() {
 			s.record(stop - arrival)
 			p.atStop++
 		}

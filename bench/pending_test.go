@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -36,17 +37,21 @@ func stallAt(t *testing.T, n int64, d time.Duration) errorfs.Injector {
 // recorded as pending at the stop, not dropped.
 func TestProposalsPendingAtStopCounted(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		grpc  bool
-		stall time.Duration
+		name    string
+		grpc    bool
+		stall   time.Duration
+		clients int
 	}{
 		// The 20th fdatasync (~0.1 s in) lasts past the end of the run
 		// but returns within Run's grace for a hung disk ...
-		{"batcher", false, 1500 * time.Millisecond},
-		{"grpc", true, 1500 * time.Millisecond},
+		{"batcher", false, 1500 * time.Millisecond, 0},
+		{"grpc", true, 1500 * time.Millisecond, 0},
 		// ... or does not, and Run reports what it measured.
-		{"batcher-hung", false, 3 * time.Second},
-		{"grpc-hung", true, 3 * time.Second},
+		{"batcher-hung", false, 3 * time.Second, 0},
+		{"grpc-hung", true, 3 * time.Second, 0},
+		// ... with every client waiting on the hung Save, so the
+		// arrivals after it were never sent.
+		{"grpc-hung-few-clients", true, 3 * time.Second, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t)
@@ -54,6 +59,9 @@ func TestProposalsPendingAtStopCounted(t *testing.T) {
 			cfg.Duration = time.Second
 			cfg.Rate = 200
 			cfg.GRPC = Given(tc.grpc)
+			if tc.clients > 0 {
+				cfg.Clients = Given(tc.clients)
+			}
 			cfg.FS = errorfs.Wrap(vfs.Default, stallAt(t, 20, tc.stall))
 			res, err := Run(context.Background(), cfg)
 			if hung := tc.stall > cfg.Duration+hangGrace; (err != nil) != hung || res == nil {
@@ -99,5 +107,29 @@ func TestSetUpIsNoProposalsWait(t *testing.T) {
 				t.Fatalf("proposal_commit %+v: the set-up's %s counted as the first proposals' wait", pc, setUp)
 			}
 		})
+	}
+}
+
+// A run stopped in its warm-up has no proposal_commit samples, and so no
+// proposals pending at the stop either: those are counted only as
+// proposal_commit records them.
+func TestNothingPendingWhenStoppedInWarmup(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Ops = 0
+	cfg.Duration = 5 * time.Second
+	cfg.Warmup = Given(20 * time.Second)
+	cfg.Rate = 500
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if !errors.Is(err, ErrInterrupted) || res == nil {
+		t.Fatalf("want the interrupted run's result, got %v", err)
+	}
+	var count int64
+	if pc := res.Metrics[report.MetricProposalCommit]; pc != nil {
+		count = pc.Count
+	}
+	if n, _ := res.Extra["proposals_pending_at_stop"].(int64); n > count {
+		t.Fatalf("%d proposals pending at the stop, but proposal_commit holds %d", n, count)
 	}
 }
