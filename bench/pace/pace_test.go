@@ -101,3 +101,13 @@ func TestBatcherAllocs(t *testing.T) {
 		t.Fatalf("take allocates %.1f times per call", allocs)
 	}
 }
+
+// After delays every arrival by the same offset and keeps the spacing.
+func TestAfter(t *testing.T) {
+	s := After(time.Second, &constant{rate: 100})
+	for i := 0; i < 5; i++ {
+		if got, want := s.Next(), time.Second+time.Duration(i)*10*time.Millisecond; got != want {
+			t.Fatalf("arrival %d at %s, want %s", i, got, want)
+		}
+	}
+}
