@@ -125,6 +125,9 @@ func (p *Plan) resolveLoad(cfg Config) error {
 		if cfg.EntrySize != 0 || !cfg.ValueSize.IsZero() || cfg.KeySize != 0 || cfg.Request != "" {
 			return fmt.Errorf("the fio workload writes fio's recipe, %d-byte blocks: it takes no --entry-size, --value-size, --key-size or --request", FioBlockSize)
 		}
+		if cfg.Batch != 0 || cfg.Arrivals != "" {
+			return errors.New("the fio workload is one write and one fdatasync at a time: it takes no --batch or --arrivals")
+		}
 	} else if cfg.Load != nil {
 		l = *cfg.Load
 	}

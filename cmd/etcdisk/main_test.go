@@ -94,6 +94,8 @@ func TestBadInput(t *testing.T) {
 		{"zero segment size", []string{"run", "--dir", dir, "--segment-size", "0"}, "--segment-size must be at least 64KiB"},
 		{"fio with value sizes", []string{"run", "--dir", dir, "--workload", "fio", "--value-size", "4KiB"}, "takes no --entry-size, --value-size"},
 		{"fio with a request shape", []string{"run", "--dir", dir, "--workload", "fio", "--request", "put"}, "takes no --entry-size, --value-size"},
+		{"fio with a batch", []string{"run", "--dir", dir, "--workload", "fio", "--batch", "4"}, "takes no --batch or --arrivals"},
+		{"fio with arrivals", []string{"run", "--dir", dir, "--workload", "fio", "--arrivals", "poisson"}, "takes no --batch or --arrivals"},
 		{"bad arrivals", []string{"run", "--dir", dir, "--arrivals", "bursty"}, `unknown arrival process "bursty"`},
 		{"bad duration", []string{"run", "--dir", dir, "--duration", "ten"}, "bad duration"},
 		{"zero duration", []string{"run", "--dir", dir, "--duration", "0s"}, "must be positive"},

@@ -168,6 +168,8 @@ type runOptions struct {
 	workload, request string
 	rate              float64
 	clients, keySize  int
+	batch             int
+	arrivals          pace.Arrivals
 	backend, grpc     bool
 	duration, warmup  time.Duration
 }
@@ -178,8 +180,8 @@ func runFlagSet(cfg *bench.Config, o *runOptions) *pflag.FlagSet {
 	l, _ := bench.LookupLoad(bench.DefaultLoad)
 	*o = runOptions{output: "text", progress: "auto", load: l, segSize: 64 * 1000 * 1000,
 		workload: bench.WorkloadWAL, request: string(l.Request), rate: l.Rate, clients: l.Clients, keySize: l.KeySize,
-		backend: true, grpc: true, duration: bench.DefaultDuration, warmup: 2 * time.Second}
-	cfg.Batch, cfg.Arrivals = 1, pace.Constant
+		backend: true, grpc: true, duration: bench.DefaultDuration, warmup: 2 * time.Second,
+		batch: 1, arrivals: pace.Constant}
 	cfg.P99Target, cfg.BackendP99Target, cfg.StallThreshold = bench.DefaultP99Target, bench.DefaultBackendP99Target, bench.DefaultStallThreshold
 	fs := newFlagSet("run")
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory on the disk to measure")
@@ -191,12 +193,12 @@ func runFlagSet(cfg *bench.Config, o *runOptions) *pflag.FlagSet {
 	fs.Var(loadValue{&o.load}, "load", "named load: "+strings.Join(bench.LoadNames(), ", ")+" (see Load above)")
 	fs.Var(runRateValue{&o.rate, &o.rateMax}, "rate", "proposals per second with the load's clients and sizes (e.g. 500 or 500/s), or max: the closed loop")
 	fs.IntVar(&o.clients, "clients", o.clients, "clients of the request path, each with its own connection and one request in flight (default: the load's; 0: one connection, up to 4096 in flight, as calibrate's etcd client)")
-	fs.Var(arrivalsValue{&cfg.Arrivals}, "arrivals", "arrival process with --rate")
+	fs.Var(arrivalsValue{&o.arrivals}, "arrivals", "arrival process with --rate")
 	fs.Var(sizeValue{&cfg.EntrySize}, "entry-size", "raft entry data size (default: one Save writes 2300 bytes)")
 	fs.Var(valueSizeValue{&cfg.ValueSize}, "value-size", "model proposals: value size (1KiB), range (1KiB-8KiB) or mix (kubernetes)")
 	fs.Var(countValue{&o.keySize, 1, 1 << 16}, "key-size", "key length of each proposal, with --value-size")
 	fs.Var(choiceValue{&o.request, []string{bench.RequestTxn, bench.RequestPut}}, "request", "proposal shape with --value-size: txn (a Kubernetes update) or put (etcdctl put)")
-	fs.Var(countValue{&cfg.Batch, 1, 10000}, "batch", "entries per Save (per proposal with --rate)")
+	fs.Var(countValue{&o.batch, 1, 10000}, "batch", "entries per Save (per proposal with --rate)")
 	fs.BoolVar(&o.backend, "backend", o.backend, "apply entries to a bbolt backend on the same disk, committed as etcd does (every 100 ms)")
 	fs.BoolVar(&o.grpc, "grpc", o.grpc, "with --rate: send each proposal as a real etcd Put/Txn over loopback gRPC, so the run spends etcd's request-path CPU")
 	fs.BoolVar(&cfg.Direct, "direct", false, "write the files in --dir with O_DIRECT through aligned buffers (etcd does not)")
@@ -239,6 +241,8 @@ func askedConfig(fs *pflag.FlagSet, cfg *bench.Config, o *runOptions) error {
 		"rate":     func() { cfg.Rate, cfg.ClosedLoop = o.rate, o.rateMax },
 		"clients":  func() { cfg.Clients = bench.Given(o.clients) },
 		"key-size": func() { cfg.KeySize = o.keySize },
+		"batch":    func() { cfg.Batch = o.batch },
+		"arrivals": func() { cfg.Arrivals = o.arrivals },
 		"request":  func() { cfg.Request = bench.Request(o.request) },
 		"backend":  func() { cfg.Backend = bench.Given(o.backend) },
 		"grpc":     func() { cfg.GRPC = bench.Given(o.grpc) },
