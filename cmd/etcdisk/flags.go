@@ -163,24 +163,6 @@ func usageError(stderr io.Writer, cmd, msg string) int {
 	return exitError
 }
 
-// arrivalsValue is --arrivals: an arrival process of package pace.
-type arrivalsValue struct{ p *pace.Arrivals }
-
-func (v arrivalsValue) String() string {
-	if v.p == nil {
-		return ""
-	}
-	return string(*v.p)
-}
-func (v arrivalsValue) Type() string { return strings.Join(pace.ArrivalNames(), "|") }
-func (v arrivalsValue) Set(s string) error {
-	a, err := pace.ParseArrivals(s)
-	if err == nil {
-		*v.p = a
-	}
-	return err
-}
-
 // neighborsValue is --neighbor: each occurrence is one neighbour spec,
 // parsed (and so checked) where it is given.
 type neighborsValue struct{ p *[]neighbor.Spec }
@@ -202,42 +184,6 @@ func (v neighborsValue) Set(s string) error {
 	sp, err := neighbor.Parse(s)
 	if err == nil {
 		*v.p = append(*v.p, sp)
-	}
-	return err
-}
-
-// scenarioValue is --scenario: a neighbour preset by name.
-type scenarioValue struct{ p **neighbor.Scenario }
-
-func (v scenarioValue) String() string {
-	if v.p == nil || *v.p == nil {
-		return ""
-	}
-	return (*v.p).Name
-}
-func (v scenarioValue) Type() string { return "string" }
-func (v scenarioValue) Set(s string) error {
-	sc, err := neighbor.ScenarioByName(s)
-	if err == nil {
-		*v.p = &sc
-	}
-	return err
-}
-
-// valueSizeValue is --value-size: a value size, range or named mix.
-type valueSizeValue struct{ p *bench.ValueDist }
-
-func (v valueSizeValue) String() string {
-	if v.p == nil {
-		return ""
-	}
-	return v.p.String()
-}
-func (v valueSizeValue) Type() string { return "string" }
-func (v valueSizeValue) Set(s string) error {
-	d, err := bench.ParseValueSize(s)
-	if err == nil {
-		*v.p = d
 	}
 	return err
 }
@@ -269,20 +215,54 @@ func (v countValue) Set(s string) error {
 	return nil
 }
 
-// loadValue is --load: a named load, looked up once, here.
-type loadValue struct{ p *bench.Load }
+// parsedValue is a flag whose text is parsed once, where it is given, into
+// a T (--arrivals, --load, --scenario, --value-size): below the flag layer
+// only the parsed value is seen.
+type parsedValue[T any] struct {
+	p     *T
+	typ   string // what --help shows as the value's kind
+	parse func(string) (T, error)
+	show  func(T) string
+}
 
-func (v loadValue) String() string {
+func (v parsedValue[T]) String() string {
 	if v.p == nil {
 		return ""
 	}
-	return v.p.Name
+	return v.show(*v.p)
 }
-func (v loadValue) Type() string { return "name" }
-func (v loadValue) Set(s string) error {
-	l, err := bench.LookupLoad(s)
+func (v parsedValue[T]) Type() string { return v.typ }
+func (v parsedValue[T]) Set(s string) error {
+	x, err := v.parse(s)
 	if err == nil {
-		*v.p = l
+		*v.p = x
 	}
 	return err
+}
+
+func arrivalsFlag(p *pace.Arrivals) parsedValue[pace.Arrivals] {
+	return parsedValue[pace.Arrivals]{p, strings.Join(pace.ArrivalNames(), "|"), pace.ParseArrivals,
+		func(a pace.Arrivals) string { return string(a) }}
+}
+
+func loadFlag(p *bench.Load) parsedValue[bench.Load] {
+	return parsedValue[bench.Load]{p, "name", bench.LookupLoad, func(l bench.Load) string { return l.Name }}
+}
+
+func valueSizeFlag(p *bench.ValueDist) parsedValue[bench.ValueDist] {
+	return parsedValue[bench.ValueDist]{p, "string", bench.ParseValueSize, bench.ValueDist.String}
+}
+
+func scenarioFlag(p **neighbor.Scenario) parsedValue[*neighbor.Scenario] {
+	byName := func(s string) (*neighbor.Scenario, error) {
+		sc, err := neighbor.ScenarioByName(s)
+		return &sc, err
+	}
+	show := func(sc *neighbor.Scenario) string {
+		if sc == nil {
+			return ""
+		}
+		return sc.Name
+	}
+	return parsedValue[*neighbor.Scenario]{p, "string", byName, show}
 }
