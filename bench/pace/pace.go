@@ -146,16 +146,9 @@ func (b *Batcher) Take(now time.Duration, arrivals []time.Duration) []time.Durat
 	return arrivals
 }
 
-// Skip drops every proposal due by now (arrivals during a live-safe pause
-// are not made: the load was off) and returns how many it dropped.
-func (b *Batcher) Skip(now time.Duration) int {
-	n := 0
-	for b.next <= now {
-		b.next = b.sched.Next()
-		n++
-	}
-	return n
-}
+// Skip drops every proposal due by now: arrivals during a live-safe pause
+// are not made, the load was off.
+func (b *Batcher) Skip(now time.Duration) { b.Due(now, func(time.Duration) {}) }
 
 // Due hands every proposal due by stop and not taken to record, in order:
 // at the end of a run they were made and never answered.
