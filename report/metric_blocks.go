@@ -216,7 +216,7 @@ func lag1Significant(xs []float64) bool {
 // then shows little spread), the second when it saw more; the union holds
 // in both (coverage_test.go).
 func invert(bs []batch, whole orderStats, q, tail, secs float64) blockEstimate {
-	t := tQuantile(1-tail, len(bs)-1)
+	t := TQuantile(1-tail, len(bs)-1)
 	n := whole.size()
 	c := quantileRank(n, q)
 	e := blockEstimate{blocks: len(bs), batchSeconds: secs / float64(len(bs))}

@@ -8,9 +8,9 @@ import "math"
 // by bisection: a critical value is needed a few times per verdict, so
 // clarity wins over speed.
 
-// tQuantile returns t such that P(T <= t) = p for Student's t with df
+// TQuantile returns t such that P(T <= t) = p for Student's t with df
 // degrees of freedom (df >= 1, 0.5 <= p < 1).
-func tQuantile(p float64, df int) float64 {
+func TQuantile(p float64, df int) float64 {
 	lo, hi := 0.0, 1.0
 	for tCDF(hi, df) < p {
 		lo, hi = hi, hi*2

@@ -15,10 +15,10 @@ func TestGeoMeanCI(t *testing.T) {
 	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 	// Ratios 0.8, 1, 1.25: logs -a, 0, a with a = ln 1.25, so the
 	// geometric mean is 1, the sample deviation a, and the 95% interval
-	// exp(±t(2) a / sqrt 3) with t(2) = 4.303.
+	// exp(±t(2) a / sqrt 3) with t(2) = 4.3026527 (97.5th percentile, 2 df).
 	a := math.Log(1.25)
 	g, lo, hi := geoMeanCI([]float64{-a, 0, a})
-	half := 4.303 * a / math.Sqrt(3)
+	half := 4.302652729911275 * a / math.Sqrt(3)
 	if !near(g, 1) || !near(lo, math.Exp(-half)) || !near(hi, math.Exp(half)) {
 		t.Errorf("geoMeanCI(0.8, 1, 1.25) = %v [%v, %v], want 1 [%v, %v]", g, lo, hi, math.Exp(-half), math.Exp(half))
 	}

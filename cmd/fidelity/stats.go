@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/etcdisk/etcdisk/report"
 )
 
 // printPaired prints, for the WAL fsync mean, each predictor's ratio to the
@@ -75,26 +77,8 @@ func geoMeanCI(logs []float64) (g, lo, hi float64) {
 	for _, l := range logs {
 		ss += (l - mean) * (l - mean)
 	}
-	half := tQuantile975(len(logs)-1) * math.Sqrt(ss/(n-1)/n)
+	half := report.TQuantile(0.975, len(logs)-1) * math.Sqrt(ss/(n-1)/n)
 	return g, math.Exp(mean - half), math.Exp(mean + half)
-}
-
-// tQuantile975 is the 97.5th percentile of Student's t distribution.
-func tQuantile975(df int) float64 {
-	table := []float64{0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-		2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-		2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042}
-	switch {
-	case df < 1:
-		return math.Inf(1)
-	case df < len(table):
-		return table[df]
-	case df < 60:
-		return 2.021 // df 40
-	case df < 120:
-		return 2.000 // df 60
-	}
-	return 1.96
 }
 
 func median(s []sample) sample {
