@@ -37,15 +37,15 @@ func Binary(path string) (bin string, cleanup func(), err error) {
 
 // Run runs the etcdisk binary bin with args and returns its stdout and
 // process state. Exit 1 (FAIL) and 3 (INCONCLUSIVE) are verdicts, not
-// errors: any verdict is a measurement; exit 2 is an error carrying
-// etcdisk's stderr.
+// errors: any verdict is a measurement; any other ending (exit 2, or a
+// kill by a signal) is an error carrying etcdisk's stderr.
 func Run(ctx context.Context, bin string, args ...string) ([]byte, *os.ProcessState, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	err := cmd.Run()
 	var ee *exec.ExitError
-	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() != 2) {
+	if err != nil && !(errors.As(err, &ee) && (ee.ExitCode() == 1 || ee.ExitCode() == 3)) {
 		return nil, cmd.ProcessState, fmt.Errorf("etcdisk: %v: %s", err, strings.TrimSpace(se.String()))
 	}
 	return so.Bytes(), cmd.ProcessState, nil

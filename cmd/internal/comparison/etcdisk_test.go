@@ -32,6 +32,13 @@ func TestRunVerdictsAreNotErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "etcdisk run: no such directory") {
 		t.Errorf("exit 2: err %v, want an error with etcdisk's stderr", err)
 	}
+	killed := filepath.Join(t.TempDir(), "etcdisk")
+	if err := os.WriteFile(killed, []byte("#!/bin/sh\necho 'out of memory' >&2\nkill -9 $$\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Run(context.Background(), killed); err == nil || !strings.Contains(err.Error(), "out of memory") {
+		t.Errorf("killed by a signal: err %v, want an error with etcdisk's stderr", err)
+	}
 	if _, _, err := Run(context.Background(), filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("a binary that does not exist ran")
 	}

@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"time"
+
+	"github.com/etcdisk/etcdisk/bench"
 )
 
 // Latency is fio's view of the recipe's fdatasyncs (its "sync" latencies).
@@ -32,7 +34,7 @@ func Run(ctx context.Context, dir string) (Latency, error) {
 	}
 	defer os.RemoveAll(sub)
 	out, err := exec.CommandContext(ctx, "fio", "--rw=write", "--ioengine=sync", "--fdatasync=1",
-		"--directory="+sub, "--size=22m", "--bs=2300", "--name=etcd-recipe",
+		"--directory="+sub, fmt.Sprintf("--size=%d", bench.FioFileSize), fmt.Sprintf("--bs=%d", bench.FioBlockSize), "--name=etcd-recipe",
 		"--output-format=json").Output()
 	if err != nil {
 		return Latency{}, fmt.Errorf("fio: %v", err)
