@@ -70,9 +70,8 @@ type segment struct {
 // Save and Close may be called from one goroutine at a time; Segments,
 // BytesWritten and PurgeKeep from any.
 type WAL struct {
-	fs       vfs.FS // timed: its system calls are reported to obs
+	fs       vfs.FS // timed: its system calls are reported to the Observer
 	raw      vfs.FS // the caller's, for what etcd does not time
-	obs      Observer
 	dir      string
 	segSize  int64
 	metadata []byte
@@ -165,7 +164,6 @@ func newWAL(dir string, opts Options) (*WAL, error) {
 	w := &WAL{
 		fs:       vfs.Timed(fs, syscalls{obs}, timedKinds...),
 		raw:      fs,
-		obs:      obs,
 		dir:      dir,
 		segSize:  segSize,
 		metadata: opts.Metadata,

@@ -408,20 +408,21 @@ func (n *Neighbor) step(w *worker) bool {
 	if n.ctx.Err() != nil {
 		return false
 	}
-	if d := n.sched.wait(n.elapsed()); d > 0 {
+	// NB: one clock read per step (two with a rate limit); the
+	// operation's own latency is timed by the file's vfs.Timed.
+	now := n.now()
+	if d := n.sched.wait(now.Sub(n.t0)); d > 0 {
 		return w.sl.sleep(n.ctx, d)
 	}
 	if n.lim != nil {
-		now := n.now()
 		if !w.sl.sleep(n.ctx, n.lim.ReserveN(now, n.tokens).DelayFrom(now)) {
 			return false
 		}
-		if n.sched.wait(n.elapsed()) > 0 {
+		if now = n.now(); n.sched.wait(now.Sub(n.t0)) > 0 {
 			// The wait crossed into an off phase: drop this operation.
 			return true
 		}
 	}
-	t := n.now()
 	w.took = 0
 	err := n.op(w)
 	if err != nil {
@@ -433,7 +434,7 @@ func (n *Neighbor) step(w *worker) bool {
 	if n.opt.Observe != nil {
 		n.opt.Observe(w.took)
 	}
-	w.yield.Maybe(t)
+	w.yield.Maybe(now)
 	return true
 }
 
