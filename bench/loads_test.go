@@ -80,6 +80,12 @@ func TestRateStep(t *testing.T) {
 	if st := rateStep(res, 1000); st.Outcome != report.VerdictInconclusive {
 		t.Errorf("an inconclusive run: %+v", st)
 	}
+	// With --batch 4 each proposal is 4 entries: 9,500 entries are 2,375
+	// proposals, 237.5/s.
+	res.Verdict, res.Config.Batch = report.VerdictPass, 4
+	if st := rateStep(res, 1000); st.Outcome != OutcomeNotSustained || st.Achieved != 237.5 {
+		t.Errorf("2,375 proposals of 4 entries in 10 s at 1000/s asked: %+v, want %s at 237.5/s", st, OutcomeNotSustained)
+	}
 }
 
 // TestClientsBoundInFlight: a load's clients each have one request in

@@ -82,9 +82,10 @@ func rateStep(res *report.Result, rate float64) report.LimitStep {
 		st.P99Ns = m.P99Ns
 	}
 	// NB: committed entries, not proposal_commit's count: that also holds
-	// the proposals still waiting at the stop, which were not carried.
+	// the proposals still waiting at the stop, which were not carried. A
+	// proposal is --batch entries in the bare open loop.
 	if res.DurationNs > 0 {
-		st.Achieved = float64(res.Entries) / (float64(res.DurationNs) / 1e9)
+		st.Achieved = float64(res.Entries) / float64(max(res.Config.Batch, 1)) / (float64(res.DurationNs) / 1e9)
 	}
 	if st.Outcome == report.VerdictPass && st.Achieved < report.SustainedShare*rate {
 		st.Outcome = OutcomeNotSustained
