@@ -1,6 +1,9 @@
 package sysinfo
 
-import "strings"
+import (
+	"os"
+	"strings"
+)
 
 // maxOverlayDepth bounds looking through overlays stacked on overlays.
 const maxOverlayDepth = 4
@@ -20,6 +23,9 @@ func (o Options) checkOverlay(target, path string, depth int) error {
 	upper := mountOption(m.Options, "upperdir")
 	if upper == "" {
 		return nil // a read-only overlay: nothing is written through it
+	}
+	if _, err := os.Stat(upper); err != nil {
+		return nil // another mount namespace's path: nothing can be said
 	}
 	return o.checkTarget(target, upper, depth+1)
 }

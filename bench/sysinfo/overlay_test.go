@@ -65,3 +65,25 @@ func TestCheckTargetLooksThroughOverlay(t *testing.T) {
 		t.Fatalf("CheckTarget(overlay over a disk) = %v, want nil", err)
 	}
 }
+
+// A container's root overlay names an upper directory that exists only in
+// the host's mount namespace: nothing can be said of it, and the run is
+// not refused. Here the upper layer's parent is renamed after the mount,
+// so the path the mount names no longer resolves.
+func TestCheckTargetOverlayWithUnreachableUpper(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting an overlay needs root")
+	}
+	base := t.TempDir()
+	root := filepath.Join(base, "layers")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	merged := mountOverlay(t, root)
+	if err := os.Rename(root, filepath.Join(base, "elsewhere")); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckTarget(merged); err != nil {
+		t.Fatalf("CheckTarget(overlay with an unreachable upper dir) = %v, want nil", err)
+	}
+}
