@@ -148,7 +148,7 @@ func showProgress(cfg Plan, c *phaseClock, wl workload) {
 	}
 	cfg.Progress(Progress{
 		Elapsed: time.Since(c.rec.epoch), Total: cfg.Warmup + cfg.Duration, Warmup: c.warming,
-		Saves: wl.counts().saves, P50: p50, P99: p99, Stalls: int(c.rec.stallN.Load()),
+		Saves: wl.saveCount(), P50: p50, P99: p99, Stalls: int(c.rec.stallN.Load()),
 	})
 }
 

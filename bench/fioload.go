@@ -155,6 +155,8 @@ func (l *fioLoad) flushPending(time.Duration) {}
 
 func (l *fioLoad) close() error { return l.f.Close() }
 
+func (l *fioLoad) saveCount() int64 { return l.saves.Load() }
+
 func (l *fioLoad) counts() counts {
 	return counts{saves: l.saves.Load(), bytes: l.bytes.Load()}
 }

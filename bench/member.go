@@ -42,6 +42,8 @@ func (m member) close() error {
 }
 
 // counts reports what the measured phase saved, with the backend's facts.
+func (m member) saveCount() int64 { return m.saver.saves.Load() }
+
 func (m member) counts() counts {
 	c := m.saver.counts()
 	c.extra = m.apply.extra()

@@ -80,4 +80,6 @@ func (p *requestPath) close() error {
 	return p.m.close()
 }
 
+func (p *requestPath) saveCount() int64 { return p.m.saveCount() }
+
 func (p *requestPath) counts() counts { return p.h.pending.withCount(p.m.counts()) }

@@ -21,8 +21,12 @@ type workload interface {
 	flushPending(stop time.Duration)
 	// close releases files; the run folder is removed by Run.
 	close() error
-	// counts reports what the measured phase did.
+	// counts reports what the measured phase did, at the end: it may stat
+	// files and take the backend's lock.
 	counts() counts
+	// saveCount is the Saves of the measured phase so far, for the progress
+	// line: one atomic load, nothing on the disk under test.
+	saveCount() int64
 }
 
 type counts struct {
