@@ -480,14 +480,7 @@ func histogram(mfs map[string]*dto.MetricFamily, name string) ([]Bucket, uint64,
 func delta(before, after map[string]*dto.MetricFamily, name string) Metric {
 	b0, c0, s0 := histogram(before, name)
 	b1, c1, s1 := histogram(after, name)
-	m := Metric{Count: c1 - c0, Sum: seconds(s1 - s0)}
-	m.Buckets = make([]Bucket, len(b1))
-	for i, b := range b1 {
-		m.Buckets[i] = b
-		if i < len(b0) && b0[i].UpperBound == b.UpperBound {
-			m.Buckets[i].Count -= b0[i].Count
-		}
-	}
+	m := Metric{Count: c1 - c0, Sum: seconds(s1 - s0), Buckets: etcdbuckets.Delta(b0, b1)}
 	if m.Count > 0 {
 		m.Mean = m.Sum / time.Duration(m.Count)
 	}

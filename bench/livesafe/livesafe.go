@@ -318,7 +318,7 @@ func (w *Watcher) add(snap snapshot) Sample {
 	base := w.history[0]
 	s := Sample{At: snap.at, Span: snap.at.Sub(base.at), Count: snap.count - base.count}
 	if s.Count > 0 {
-		q := etcdbuckets.Quantile(0.99, deltaBuckets(base.buckets, snap.buckets))
+		q := etcdbuckets.Quantile(0.99, etcdbuckets.Delta(base.buckets, snap.buckets))
 		if !math.IsNaN(q) && !math.IsInf(q, 0) && q > 0 {
 			s.P99 = time.Duration(math.Round(q * float64(time.Second)))
 		}
@@ -363,21 +363,6 @@ func reset(prev, cur snapshot) bool {
 		}
 	}
 	return false
-}
-
-// deltaBuckets subtracts base from cur bucket by bucket (same bounds).
-func deltaBuckets(base, cur []etcdbuckets.Bucket) []etcdbuckets.Bucket {
-	out := make([]etcdbuckets.Bucket, len(cur))
-	for i, b := range cur {
-		out[i] = b
-		for _, o := range base {
-			if o.UpperBound == b.UpperBound {
-				out[i].Count -= min(o.Count, b.Count)
-				break
-			}
-		}
-	}
-	return out
 }
 
 // scrape fetches the endpoint and returns the watched histogram.

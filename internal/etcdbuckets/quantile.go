@@ -90,3 +90,20 @@ func Quantile(q float64, buckets []Bucket) float64 {
 	}
 	return start + (end-start)*(rank/count)
 }
+
+// Delta is the histogram between two scrapes of the same cumulative
+// buckets: cur minus base, bucket by bucket, matched by upper bound. A count
+// that went down (the process restarted) is taken as zero, not negative.
+func Delta(base, cur []Bucket) []Bucket {
+	out := make([]Bucket, len(cur))
+	for i, b := range cur {
+		out[i] = b
+		for _, o := range base {
+			if o.UpperBound == b.UpperBound {
+				out[i].Count -= min(o.Count, b.Count)
+				break
+			}
+		}
+	}
+	return out
+}

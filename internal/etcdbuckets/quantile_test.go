@@ -87,3 +87,17 @@ func ExampleQuantile() {
 	// 556µs
 	// 2ms
 }
+
+// Delta subtracts by upper bound, and a count that went down (a restart)
+// reads as zero.
+func TestDelta(t *testing.T) {
+	base := []Bucket{{UpperBound: 0.001, Count: 5}, {UpperBound: 0.002, Count: 9}}
+	cur := []Bucket{{UpperBound: 0.001, Count: 3}, {UpperBound: 0.002, Count: 20}, {UpperBound: 0.004, Count: 21}}
+	got := Delta(base, cur)
+	want := []uint64{0, 11, 21}
+	for i, b := range got {
+		if uint64(b.Count) != want[i] || b.UpperBound != cur[i].UpperBound {
+			t.Fatalf("Delta = %+v, want counts %v", got, want)
+		}
+	}
+}
