@@ -2,16 +2,19 @@ package report
 
 import (
 	"fmt"
-	"github.com/dustin/go-humanize"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/dustin/go-humanize"
+
+	"github.com/etcdisk/etcdisk/internal/etcdbuckets"
 )
 
-// etcd's targets (etcd FAQ).
+// etcd's targets, the verdict's defaults.
 const (
-	DefaultWALP99Target     = 10 * time.Millisecond
-	DefaultBackendP99Target = 25 * time.Millisecond
+	DefaultWALP99Target     = etcdbuckets.WALFsyncP99Target
+	DefaultBackendP99Target = etcdbuckets.BackendCommitP99Target
 )
 
 // Target is one latency objective: Metric's Quantile (in percent, 99 for

@@ -47,7 +47,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/etcdisk/etcdisk/internal/etcdbuckets"
-	"github.com/etcdisk/etcdisk/report"
 )
 
 // Defaults.
@@ -176,7 +175,7 @@ func newWatcher(cfg Config) (*Watcher, error) {
 		u.Path = "/metrics"
 	}
 	if cfg.Threshold == 0 {
-		cfg.Threshold = report.DefaultWALP99Target
+		cfg.Threshold = etcdbuckets.WALFsyncP99Target
 	}
 	if cfg.Resume == 0 {
 		cfg.Resume = cfg.Threshold * 3 / 4
