@@ -12,6 +12,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -25,17 +26,47 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	err := run()
+	var off disagreement
+	switch {
+	case errors.As(err, &off):
+		fmt.Fprintln(os.Stderr, "fio-compare:", err)
+		os.Exit(1)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "fio-compare:", err)
 		os.Exit(2)
 	}
+}
+
+// The band within which the median p50 and p99 of etcdisk's fio workload
+// and of fio's recipe must agree: the same system calls on the same disk.
+const agreeLo, agreeHi = 0.80, 1.25
+
+// disagreement is a p50 or p99 ratio outside the band: fio-compare exits 1.
+type disagreement string
+
+func (d disagreement) Error() string { return string(d) }
+
+// agree checks the median ratios of p50 and p99 against the band.
+func agree(p50, p99 float64) error {
+	for _, r := range []struct {
+		name  string
+		ratio float64
+	}{{"p50", p50}, {"p99", p99}} {
+		if r.ratio < agreeLo || r.ratio > agreeHi {
+			return disagreement(fmt.Sprintf("the %s ratio %.2f is outside %.2f-%.2f", r.name, r.ratio, agreeLo, agreeHi))
+		}
+	}
+	return nil
 }
 
 const usage = `Usage: fio-compare [flags]
 
 Runs fio's classic etcd recipe and etcdisk's fio workload on one directory,
 alternating, and prints the etcdisk/fio ratios of their median fdatasync
-p50 and p99.
+p50 and p99. Exit 0 when both ratios are within 0.80-1.25 (the same
+system calls on the same disk should agree), 1 when one is not, 2 on an
+error.
 
 Examples:
   go run ./cmd/fio-compare --dir /var/lib/etcd-test
@@ -92,9 +123,9 @@ func run() error {
 	fmt.Printf("\nmedian of %d   %10s %10s %10s\n", *runs, "p50", "p99", "mean")
 	fmt.Printf("fio           %10s %10s %10s\n", mf.p50, mf.p99, mf.mean)
 	fmt.Printf("etcdisk fio   %10s %10s %10s\n", me.p50, me.p99, me.mean)
-	fmt.Printf("ratio         %10.2f %10.2f %10.2f   (etcdisk/fio; acceptance: p50 and p99 within 0.80-1.25)\n",
-		ratio(me.p50, mf.p50), ratio(me.p99, mf.p99), ratio(me.mean, mf.mean))
-	return nil
+	fmt.Printf("ratio         %10.2f %10.2f %10.2f   (etcdisk/fio; acceptance: p50 and p99 within %.2f-%.2f)\n",
+		ratio(me.p50, mf.p50), ratio(me.p99, mf.p99), ratio(me.mean, mf.mean), agreeLo, agreeHi)
+	return agree(ratio(me.p50, mf.p50), ratio(me.p99, mf.p99))
 }
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }

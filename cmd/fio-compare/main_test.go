@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/etcdisk/etcdisk/cmd/internal/comparison"
@@ -39,5 +40,20 @@ func TestEtcdiskRunsLikeFio(t *testing.T) {
 	}
 	if err := r.likeFio(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The acceptance band printed is the one enforced: a p50 or p99 ratio
+// outside it is a disagreement (exit 1), the mean's is not judged.
+func TestAgree(t *testing.T) {
+	for _, tc := range []struct {
+		p50, p99 float64
+		ok       bool
+	}{{1.08, 0.71, false}, {1, 1, true}, {0.80, 1.25, true}, {1.3, 1, false}} {
+		err := agree(tc.p50, tc.p99)
+		var off disagreement
+		if (err == nil) != tc.ok || (err != nil && !errors.As(err, &off)) {
+			t.Errorf("agree(%g, %g) = %v, want ok %v", tc.p50, tc.p99, err, tc.ok)
+		}
 	}
 }
