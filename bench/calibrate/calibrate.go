@@ -49,6 +49,10 @@ const (
 	DefaultMaxInFlight = 4096
 	// DefaultKeySpace is how many distinct keys puts cycle through.
 	DefaultKeySpace = 100000
+	// DefaultTolerance bounds the model's WAL fsync mean over the real
+	// etcd's: within 1/DefaultTolerance..DefaultTolerance (0.75-1.33) the
+	// model predicts etcd (etcdisk calibrate, scripts/fidelity.sh).
+	DefaultTolerance = 1.33
 )
 
 // etcd's metric names.

@@ -38,10 +38,6 @@ Examples:
   etcdisk calibrate --dir /var/lib/etcd-test --tolerance 1.2
 `
 
-// defaultCalibrateTolerance makes the band 0.75-1.33 on the WAL fsync mean
-// ratio.
-const defaultCalibrateTolerance = 1.33
-
 // calibration is the JSON document of `etcdisk calibrate --output json`.
 type calibration struct {
 	Etcd   *calibrate.Result  `json:"etcd"`
@@ -73,7 +69,7 @@ func cmdCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.Var(durationValue{&cfg.Warmup, true}, "warmup", "warm-up of each phase, not measured")
 	fs.Var(choiceValue{&output, []string{"text", "json"}}, "output", "format on stdout")
 	fs.StringVar(&outDir, "out", "", "also write calibration.json and the model's result and exports here")
-	tolerance := defaultCalibrateTolerance
+	tolerance := float64(calibrate.DefaultTolerance)
 	fs.Float64Var(&tolerance, "tolerance", tolerance, "PASS when model/etcd WAL fsync mean is within 1/T..T")
 	if ok, code := parseFlags(fs, args, calibrateHelp, stdout, stderr); !ok {
 		return code

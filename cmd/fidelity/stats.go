@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/etcdisk/etcdisk/bench/calibrate"
 	"github.com/etcdisk/etcdisk/report"
 )
 
@@ -45,8 +46,8 @@ func printPaired(real, model, fio []sample) {
 }
 
 // The band the model's WAL fsync mean must stay within, as a ratio to the
-// real etcd's.
-const bandLo, bandHi = 0.75, 1.33
+// real etcd's: etcdisk calibrate's.
+const bandLo, bandHi = 1 / calibrate.DefaultTolerance, calibrate.DefaultTolerance
 
 func band(g, lo, hi float64, n int) string {
 	switch {
