@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,6 +12,7 @@ import (
 	"github.com/etcdisk/etcdisk/bench/calibrate"
 	"github.com/etcdisk/etcdisk/cmd/internal/comparison"
 	"github.com/etcdisk/etcdisk/cmd/internal/fiorecipe"
+	"github.com/etcdisk/etcdisk/report"
 )
 
 // sample is one run of one predictor at one load. Zero durations are
@@ -91,26 +92,25 @@ func runModel(ctx context.Context, o options, rate float64) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	type metric struct {
-		Count     int64 `json:"count"`
-		MeanNs    int64 `json:"mean_ns"`
-		P99Ns     int64 `json:"p99_ns"`
-		PromP99Ns int64 `json:"prom_p99_ns"`
+	doc, err := report.Read(bytes.NewReader(out))
+	if err != nil {
+		return sample{}, fmt.Errorf("cannot read etcdisk's result: %v", err)
 	}
-	var doc struct {
-		Entries int64             `json:"entries"`
-		Metrics map[string]metric `json:"metrics"`
-	}
-	if err := json.Unmarshal(out, &doc); err != nil {
-		return sample{}, fmt.Errorf("cannot read etcdisk's JSON: %v", err)
-	}
-	p99 := func(m metric) time.Duration {
+	// etcd's dashboard p99 (interpolated from its buckets), as etcd's
+	// own is read.
+	p99 := func(m *report.Metric) time.Duration {
 		if m.PromP99Ns > 0 {
 			return time.Duration(m.PromP99Ns)
 		}
 		return time.Duration(m.P99Ns)
 	}
-	w, b := doc.Metrics["wal_fdatasync"], doc.Metrics["backend_commit"]
+	w, b := doc.Metrics[report.MetricWALFdatasync], doc.Metrics[report.MetricBackendCommit]
+	if w == nil {
+		return sample{}, fmt.Errorf("etcdisk's result has no %s", report.MetricWALFdatasync)
+	}
+	if b == nil {
+		b = &report.Metric{}
+	}
 	s := sample{
 		walMean: time.Duration(w.MeanNs), walP99: p99(w), walHDRP99: time.Duration(w.P99Ns),
 		beMean: time.Duration(b.MeanNs), beP99: p99(b),

@@ -10,8 +10,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +23,7 @@ import (
 	"github.com/etcdisk/etcdisk/bench"
 	"github.com/etcdisk/etcdisk/cmd/internal/comparison"
 	"github.com/etcdisk/etcdisk/cmd/internal/fiorecipe"
+	"github.com/etcdisk/etcdisk/report"
 )
 
 func main() {
@@ -162,21 +163,8 @@ func etcdiskArgs(dir string) []string {
 		"--ops", strconv.Itoa(fioWrites), "--output", "json", "--progress", "never"}
 }
 
-// etcdiskRun is what fio-compare reads of etcdisk's result.
-type etcdiskRun struct {
-	Config struct {
-		WarmupNs int64 `json:"warmup_ns"` // asked for
-	} `json:"config"`
-	Saves   int64 `json:"saves"`
-	Metrics map[string]struct {
-		P50Ns  int64 `json:"p50_ns"`
-		P99Ns  int64 `json:"p99_ns"`
-		MeanNs int64 `json:"mean_ns"`
-	} `json:"metrics"`
-}
-
 // likeFio refuses a run that was not fio's: a warm-up, or not one pass.
-func (r etcdiskRun) likeFio() error {
+func likeFio(r *report.Result) error {
 	if r.Config.WarmupNs != 0 || r.Saves != fioWrites {
 		return fmt.Errorf("etcdisk did not run like fio: warm-up %v, %d writes (want none and %d)",
 			time.Duration(r.Config.WarmupNs), r.Saves, fioWrites)
@@ -189,13 +177,16 @@ func runEtcdisk(bin, dir string) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	var doc etcdiskRun
-	if err := json.Unmarshal(out, &doc); err != nil {
-		return sample{}, fmt.Errorf("cannot read etcdisk's JSON: %v", err)
+	res, err := report.Read(bytes.NewReader(out))
+	if err != nil {
+		return sample{}, fmt.Errorf("cannot read etcdisk's result: %v", err)
 	}
-	if err := doc.likeFio(); err != nil {
+	if err := likeFio(res); err != nil {
 		return sample{}, err
 	}
-	m := doc.Metrics["wal_fdatasync"]
+	m := res.Metrics[report.MetricWALFdatasync]
+	if m == nil {
+		return sample{}, fmt.Errorf("etcdisk's result has no %s", report.MetricWALFdatasync)
+	}
 	return sample{time.Duration(m.P50Ns), time.Duration(m.P99Ns), time.Duration(m.MeanNs)}, nil
 }

@@ -1,23 +1,24 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"testing"
 
 	"github.com/etcdisk/etcdisk/cmd/internal/comparison"
+	"github.com/etcdisk/etcdisk/report"
 )
 
 // etcdisk's side of the comparison is fio's: no warm-up, one pass into a
 // freshly laid-out file; a run that is not is refused.
 func TestEtcdiskRunsLikeFio(t *testing.T) {
-	warm := etcdiskRun{Saves: fioWrites}
+	warm := &report.Result{Saves: fioWrites}
 	warm.Config.WarmupNs = 2e9
-	if warm.likeFio() == nil {
+	if likeFio(warm) == nil {
 		t.Fatal("a run with a warm-up was accepted")
 	}
-	if (etcdiskRun{Saves: 2 * fioWrites}).likeFio() == nil {
+	if likeFio(&report.Result{Saves: 2 * fioWrites}) == nil {
 		t.Fatal("a run of two passes was accepted")
 	}
 	if testing.Short() {
@@ -34,11 +35,11 @@ func TestEtcdiskRunsLikeFio(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r etcdiskRun
-	if err := json.Unmarshal(out, &r); err != nil {
+	r, err := report.Read(bytes.NewReader(out))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.likeFio(); err != nil {
+	if err := likeFio(r); err != nil {
 		t.Fatal(err)
 	}
 }
