@@ -30,6 +30,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/etcdisk/etcdisk/bench/sysinfo"
 	"github.com/etcdisk/etcdisk/cmd/internal/comparison"
 )
 
@@ -105,7 +106,7 @@ func parseFlags(args []string) (options, error) {
 }
 
 func run(o options) error {
-	if err := checkDir(o.dir); err != nil {
+	if err := sysinfo.CheckTarget(o.dir); err != nil {
 		return err
 	}
 	if _, err := exec.LookPath("fio"); o.fio && err != nil {
@@ -199,29 +200,13 @@ func (s samples) print(o options) {
 	}
 }
 
-func checkDir(dir string) error {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return fmt.Errorf("%s: %w", dir, err)
-	}
-	switch st.Type {
-	case unix.TMPFS_MAGIC, unix.RAMFS_MAGIC:
-		return fmt.Errorf("%s is on tmpfs/ramfs: fsync does nothing there, measure a real disk", dir)
-	}
-	return nil
-}
-
 func printMachine(dir string) {
 	host, _ := os.Hostname()
 	var un unix.Utsname
 	unix.Uname(&un)
 	fmt.Printf("machine %s, Linux %s, %d CPUs, dir %s", host, unix.ByteSliceToString(un.Release[:]), runtime.NumCPU(), dir)
-	if out, err := exec.Command("df", "-T", dir).Output(); err == nil {
-		if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) == 2 {
-			if f := strings.Fields(lines[1]); len(f) > 1 {
-				fmt.Printf(" (%s on %s)", f[1], f[0])
-			}
-		}
+	if m, err := (sysinfo.Options{}).FindMount(dir); err == nil {
+		fmt.Printf(" (%s on %s)", m.FSType, m.Source)
 	}
 	fmt.Println()
 	printLoad("load average at the start")
