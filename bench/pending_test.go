@@ -119,8 +119,11 @@ func TestNothingPendingWhenStoppedInWarmup(t *testing.T) {
 	cfg.Duration = 5 * time.Second
 	cfg.Warmup = Given(20 * time.Second)
 	cfg.Rate = 500
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	// NB: cancelled as Ctrl-C cancels a run, not by a deadline, which
+	// gRPC would pass on to the server as a request timeout.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	time.AfterFunc(time.Second, cancel)
 	res, err := Run(ctx, cfg)
 	if !errors.Is(err, ErrInterrupted) || res == nil {
 		t.Fatalf("want the interrupted run's result, got %v", err)
