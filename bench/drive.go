@@ -51,6 +51,9 @@ func drive(ctx context.Context, cfg Plan, rec *recorder, wl workload, nset *neig
 		case <-clock.end:
 			err, finished = halt(), true
 		case err = <-done:
+			// NB: a load that saw the cancellation first returns on
+			// its own, and select picks either ready case.
+			res.Interrupted = ctx.Err() != nil
 			finished = true
 		case <-ctx.Done():
 			res.Interrupted = true
